@@ -1,0 +1,40 @@
+"""digitlib: the small library shared by the chapters of the book.
+
+Each chapter imports it at the top (``import digitlib``); the chapter shows the idea,
+digitlib keeps the reusable piece: the bundled MNIST data, the models, the plots.
+"""
+
+from digitlib._tensorflow import import_tensorflow
+
+import_tensorflow()  # before Keras loads TensorFlow, so its INFO start-up lines are dropped
+
+from digitlib.data import (  # noqa: E402
+    MNIST_PATH,
+    add_channel_axis,
+    array_sha256,
+    load_mnist,
+    one_hot,
+    preprocess,
+    scale_images,
+)
+from digitlib.models import simple_convnet  # noqa: E402
+from digitlib.notebook import glue  # noqa: E402
+from digitlib.plotting import plot_class_counts, plot_digit_grid, plot_digit_pixels  # noqa: E402
+from digitlib.reproducibility import set_seed  # noqa: E402
+
+__all__ = [
+    "MNIST_PATH",
+    "add_channel_axis",
+    "array_sha256",
+    "glue",
+    "load_mnist",
+    "one_hot",
+    "plot_class_counts",
+    "plot_digit_grid",
+    "plot_digit_pixels",
+    "preprocess",
+    "scale_images",
+    "set_seed",
+    "simple_convnet",
+]
+__version__ = "0.1.0"

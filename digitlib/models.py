@@ -1,0 +1,37 @@
+"""The book's models, built with Keras 3's functional inputs."""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+
+def _check_shape(input_shape, num_classes):
+    shape = tuple(input_shape)
+    if len(shape) != 3 or not all(isinstance(d, int) and d > 0 for d in shape):
+        raise ValueError(f"input_shape must be three positive ints (height, width, channels), got {input_shape!r}")
+    if not isinstance(num_classes, int) or num_classes < 2:
+        raise ValueError(f"num_classes must be an int of at least 2, got {num_classes!r}")
+    return shape
+
+
+def simple_convnet(input_shape=(28, 28, 1), num_classes: int = 10) -> keras.Model:
+    """The book's model: François Chollet's simple MNIST convnet (34,826 parameters).
+
+    Conv2D(32, 3x3, relu) -> MaxPooling(2) -> Conv2D(64, 3x3, relu) -> MaxPooling(2)
+    -> Flatten -> Dropout(0.5) -> Dense(num_classes, softmax). Uncompiled.
+    """
+    shape = _check_shape(input_shape, num_classes)
+    return keras.Sequential(
+        [
+            keras.Input(shape=shape),
+            layers.Conv2D(32, kernel_size=(3, 3), activation="relu", name="conv1"),
+            layers.MaxPooling2D(pool_size=(2, 2), name="pool1"),
+            layers.Conv2D(64, kernel_size=(3, 3), activation="relu", name="conv2"),
+            layers.MaxPooling2D(pool_size=(2, 2), name="pool2"),
+            layers.Flatten(name="flatten"),
+            layers.Dropout(0.5, name="dropout"),
+            layers.Dense(num_classes, activation="softmax", name="classifier"),
+        ],
+        name="simple_convnet",
+    )
