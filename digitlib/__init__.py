@@ -14,6 +14,7 @@ from digitlib.data import (  # noqa: E402
     array_sha256,
     load_mnist,
     one_hot,
+    validation_split_sizes,
     preprocess,
     scale_images,
 )
@@ -36,5 +37,6 @@ __all__ = [
     "scale_images",
     "set_seed",
     "simple_convnet",
+    "validation_split_sizes",
 ]
 __version__ = "0.1.0"

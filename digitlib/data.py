@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import zipfile
 from pathlib import Path
 
@@ -111,7 +112,7 @@ def add_channel_axis(images) -> np.ndarray:
 
 
 def one_hot(labels) -> np.ndarray:
-    """One-hot encode digit labels 0..9 into float32 rows of length 10."""
+    """One-hot encode digit labels 0..9 with ``keras.utils.to_categorical``: (N,) -> (N, 10)."""
     labels = np.asarray(labels)
     if labels.ndim != 1:
         raise ValueError(f"labels must be a 1-D array, got shape {labels.shape}")
@@ -121,17 +122,32 @@ def one_hot(labels) -> np.ndarray:
         raise ValueError(
             f"labels must lie in 0..9, got values from {labels.min()} to {labels.max()}"
         )
-    return keras.utils.to_categorical(labels, NUM_CLASSES).astype(np.float32)
+    return keras.utils.to_categorical(labels, NUM_CLASSES)
 
 
 def preprocess(images, labels):
     """Scale, add the channel axis and one-hot encode: what the book's models train on.
 
-    Returns ``(x, y)`` with ``x`` float32 of shape (N, 28, 28, 1) in [0, 1] and ``y``
-    float32 of shape (N, 10).
+    Returns ``(x, y)``: ``x`` float32 of shape (N, 28, 28, 1) in [0, 1] and ``y`` the
+    one-hot labels of shape (N, 10).
     """
     images = np.asarray(images)
     labels = np.asarray(labels)
     if len(images) != len(labels):
         raise ValueError(f"got {len(images)} images but {len(labels)} labels")
     return add_channel_axis(scale_images(images)), one_hot(labels)
+
+
+def validation_split_sizes(num_samples: int, validation_split: float) -> tuple[int, int]:
+    """How ``model.fit(..., validation_split=v)`` divides ``num_samples`` examples.
+
+    Keras keeps the first ``floor(num_samples * (1 - v))`` examples for training and
+    holds out the rest, the *last* ones, before any shuffling. Returns
+    ``(num_train, num_validation)``.
+    """
+    if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
+        raise ValueError(f"num_samples must be a positive int, got {num_samples!r}")
+    if not 0 < validation_split < 1:
+        raise ValueError(f"validation_split must lie strictly between 0 and 1, got {validation_split!r}")
+    num_train = int(math.floor(num_samples * (1.0 - validation_split)))
+    return num_train, num_samples - num_train

@@ -1,0 +1,222 @@
+"""digitlib.operations: the NumPy convolution and pooling agree with Keras's layers."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+import digitlib  # noqa: F401  (imports TensorFlow quietly, before Keras does)
+import keras
+from digitlib.operations import avg_pool2d, conv2d, conv2d_single, conv_output_size, max_pool2d
+
+TOLERANCE = dict(rtol=1e-5, atol=1e-5)
+
+# The grid: odd, even and non-square images; square and non-square windows; strides.
+SHAPES = [(7, 7), (8, 9), (28, 28)]
+KERNEL_SIZES = [1, 2, 3, 5, (3, 2)]
+STRIDES = [1, 2, 3, (2, 1)]
+PADDINGS = ["valid", "same"]
+CHANNELS = [(1, 1), (1, 4), (3, 1), (3, 4)]  # (input channels, output channels)
+POOL_SIZES = [2, 3, (2, 3)]
+POOL_STRIDES = [None, 1, 2]
+
+CONV_GRID = list(itertools.product(SHAPES, KERNEL_SIZES, STRIDES, PADDINGS))
+POOL_GRID = list(itertools.product(SHAPES, POOL_SIZES, POOL_STRIDES, PADDINGS))
+POOLS = [(max_pool2d, keras.layers.MaxPooling2D), (avg_pool2d, keras.layers.AveragePooling2D)]
+
+
+def _pair(value):
+    return value if isinstance(value, tuple) else (value, value)
+
+
+def _random(shape, seed=0):
+    return np.random.default_rng(seed).normal(size=shape).astype(np.float32)
+
+
+# --- parity with Keras ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("channels", CHANNELS, ids=lambda c: f"cin{c[0]}-cout{c[1]}")
+@pytest.mark.parametrize("shape, kernel_size, strides, padding", CONV_GRID)
+def test_conv2d_matches_keras(shape, kernel_size, strides, padding, channels):
+    c_in, c_out = channels
+    x = _random((2, *shape, c_in), seed=1)
+    layer = keras.layers.Conv2D(c_out, kernel_size, strides=strides, padding=padding)
+    layer.build(x.shape)
+    kernel = _random(tuple(layer.kernel.shape), seed=2)
+    bias = _random((c_out,), seed=3)
+    layer.set_weights([kernel, bias])
+
+    expected = keras.ops.convert_to_numpy(layer(x))
+    actual = conv2d(x, kernel, bias, strides=strides, padding=padding)
+
+    assert actual.dtype == np.float32
+    assert actual.shape == expected.shape
+    np.testing.assert_allclose(actual, expected, **TOLERANCE)
+
+
+@pytest.mark.parametrize("ours, keras_layer", POOLS, ids=["max", "avg"])
+@pytest.mark.parametrize("shape, pool_size, strides, padding", POOL_GRID)
+def test_pooling_matches_keras(shape, pool_size, strides, padding, ours, keras_layer):
+    x = _random((2, *shape, 3), seed=4)  # normal values: negative ones too, so padding must never win a max
+    expected = keras.ops.convert_to_numpy(keras_layer(pool_size, strides=strides, padding=padding)(x))
+    actual = ours(x, pool_size, strides=strides, padding=padding)
+
+    assert actual.dtype == np.float32
+    assert actual.shape == expected.shape
+    np.testing.assert_allclose(actual, expected, **TOLERANCE)
+
+
+@pytest.mark.parametrize("shape, kernel_size, strides, padding", CONV_GRID)
+def test_conv_output_size_matches_keras_conv(shape, kernel_size, strides, padding):
+    x = np.zeros((1, *shape, 1), dtype=np.float32)
+    keras_shape = keras.layers.Conv2D(1, kernel_size, strides=strides, padding=padding)(x).shape
+    (kh, kw), (sh, sw) = _pair(kernel_size), _pair(strides)
+    assert (conv_output_size(shape[0], kh, sh, padding), conv_output_size(shape[1], kw, sw, padding)) == tuple(
+        keras_shape[1:3]
+    )
+
+
+@pytest.mark.parametrize("shape, pool_size, strides, padding", POOL_GRID)
+def test_conv_output_size_matches_keras_pooling(shape, pool_size, strides, padding):
+    x = np.zeros((1, *shape, 1), dtype=np.float32)
+    keras_shape = keras.layers.MaxPooling2D(pool_size, strides=strides, padding=padding)(x).shape
+    (ph, pw) = _pair(pool_size)
+    (sh, sw) = (ph, pw) if strides is None else _pair(strides)
+    assert (conv_output_size(shape[0], ph, sh, padding), conv_output_size(shape[1], pw, sw, padding)) == tuple(
+        keras_shape[1:3]
+    )
+
+
+# --- small examples worked by hand ------------------------------------------------------
+
+IMAGE_4x4 = np.arange(16, dtype=np.float32).reshape(4, 4)
+#  0  1  2  3
+#  4  5  6  7
+#  8  9 10 11
+# 12 13 14 15
+KERNEL_3x3 = np.array([[1, 2, 0], [0, 0, 0], [0, 0, 0]], dtype=np.float32)
+
+
+def test_conv2d_is_cross_correlation_not_flipped_convolution():
+    # Cross-correlation: out[i, j] = x[i, j] + 2 * x[i, j + 1], the kernel read as it is.
+    by_hand = np.array([[0 + 2 * 1, 1 + 2 * 2], [4 + 2 * 5, 5 + 2 * 6]], dtype=np.float32)
+    # A textbook convolution flips the kernel: out[i, j] = 2 * x[i + 2, j + 1] + x[i + 2, j + 2].
+    flipped = np.array([[2 * 9 + 10, 2 * 10 + 11], [2 * 13 + 14, 2 * 14 + 15]], dtype=np.float32)
+
+    out = conv2d_single(IMAGE_4x4, KERNEL_3x3)
+
+    np.testing.assert_array_equal(out, by_hand)  # [[2, 5], [14, 17]]
+    assert not np.array_equal(out, flipped)
+    np.testing.assert_array_equal(conv2d_single(IMAGE_4x4, KERNEL_3x3[::-1, ::-1]), flipped)
+
+
+def test_conv2d_adds_over_input_channels_and_adds_bias():
+    x = np.stack([IMAGE_4x4, 10 * np.ones((4, 4), np.float32)], axis=-1)[np.newaxis]  # (1, 4, 4, 2)
+    kernel = np.zeros((3, 3, 2, 1), np.float32)
+    kernel[:, :, 0, 0] = KERNEL_3x3
+    kernel[1, 1, 1, 0] = 0.5  # centre of channel 1: adds 0.5 * 10 = 5 everywhere
+    out = conv2d(x, kernel, bias=np.array([100.0]))
+    np.testing.assert_array_equal(out[0, :, :, 0], [[107, 110], [119, 122]])
+
+
+def test_conv2d_same_padding_puts_the_odd_pixel_bottom_right():
+    # 2x2 kernel, stride 1, 'same' on 3x3: total padding 1, all of it after (bottom/right).
+    x = np.arange(1, 10, dtype=np.float32).reshape(1, 3, 3, 1)
+    kernel = np.ones((2, 2, 1, 1), np.float32)
+    out = conv2d(x, kernel, padding="same")[0, :, :, 0]
+    np.testing.assert_array_equal(out, [[12, 16, 9], [24, 28, 15], [15, 17, 9]])
+
+
+def test_avg_pool_same_averages_only_real_cells():
+    # 1 2 3      pool 2, stride 2, 'same': padding 1 row below and 1 column right
+    # 4 5 6  ->  [[mean(1,2,4,5), mean(3,6)],   = [[3.0, 4.5],
+    # 7 8 9       [mean(7,8),     mean(9)]]        [7.5, 9.0]]  (padding is not counted)
+    x = np.arange(1, 10, dtype=np.float32).reshape(1, 3, 3, 1)
+    expected = np.array([[3.0, 4.5], [7.5, 9.0]], np.float32)
+    np.testing.assert_array_equal(avg_pool2d(x, 2, padding="same")[0, :, :, 0], expected)
+    keras_out = keras.layers.AveragePooling2D(2, padding="same")(x)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(keras_out)[0, :, :, 0], expected, **TOLERANCE)
+
+
+def test_max_pool_same_padding_never_wins():
+    x = -np.arange(1, 10, dtype=np.float32).reshape(1, 3, 3, 1)  # all negative: a zero pad would win
+    np.testing.assert_array_equal(max_pool2d(x, 2, padding="same")[0, :, :, 0], [[-1, -3], [-7, -9]])
+
+
+def test_pool_window_reduces_each_channel_separately():
+    x = np.stack([IMAGE_4x4, -IMAGE_4x4], axis=-1)[np.newaxis]  # (1, 4, 4, 2)
+    np.testing.assert_array_equal(max_pool2d(x)[0, :, :, 0], [[5, 7], [13, 15]])
+    np.testing.assert_array_equal(max_pool2d(x)[0, :, :, 1], [[0, -2], [-8, -10]])
+    np.testing.assert_array_equal(avg_pool2d(x)[0, :, :, 0], [[2.5, 4.5], [10.5, 12.5]])
+
+
+def test_conv2d_single_matches_keras_on_a_digit_sized_image():
+    image = np.random.default_rng(5).integers(0, 256, size=(28, 28)).astype(np.uint8)
+    edge = np.array([[-1, -1, -1], [0, 0, 0], [1, 1, 1]], dtype=np.float32)  # top-to-bottom edges
+    layer = keras.layers.Conv2D(1, 3, use_bias=False)
+    layer.build((1, 28, 28, 1))
+    layer.set_weights([edge[:, :, np.newaxis, np.newaxis]])
+    expected = keras.ops.convert_to_numpy(layer(image[np.newaxis, :, :, np.newaxis].astype(np.float32)))
+
+    out = conv2d_single(image, edge)
+
+    assert out.shape == (26, 26) and out.dtype == np.float32
+    np.testing.assert_allclose(out, expected[0, :, :, 0], **TOLERANCE)
+
+
+def test_conv_output_size_formulas():
+    assert conv_output_size(28, 3) == 26
+    assert conv_output_size(28, 3, padding="same") == 28
+    assert conv_output_size(26, 2, stride=2) == 13
+    assert conv_output_size(7, 2, stride=2) == 3  # floor: the last row is dropped
+    assert conv_output_size(7, 2, stride=2, padding="same") == 4  # ceil: a padded row is added
+    assert conv_output_size(3, 5, padding="same") == 3  # a window larger than the input is fine with 'same'
+
+
+def test_operations_accept_lists_and_integers():
+    out = conv2d(IMAGE_4x4.astype(int)[np.newaxis, :, :, np.newaxis].tolist(), KERNEL_3x3[:, :, None, None])
+    assert out.dtype == np.float32 and out.shape == (1, 2, 2, 1)
+    assert max_pool2d(np.ones((1, 4, 4, 1), np.uint8)).dtype == np.float32
+
+
+# --- bad arguments ----------------------------------------------------------------------
+
+X = np.zeros((1, 5, 5, 3), np.float32)
+K = np.zeros((3, 3, 3, 4), np.float32)
+
+BAD_ARGUMENTS = {
+    "kernel larger than input": (lambda: conv2d(X, np.zeros((6, 3, 3, 4))), "larger than the input"),
+    "pool larger than input": (lambda: max_pool2d(X, 6), "larger than the input"),
+    "avg pool larger than input": (lambda: avg_pool2d(X, (2, 6)), "larger than the input"),
+    "zero stride": (lambda: conv2d(X, K, strides=0), "strides must be a positive int"),
+    "negative stride": (lambda: conv2d(X, K, strides=(1, -1)), "strides must be a positive int"),
+    "three strides": (lambda: conv2d(X, K, strides=(1, 1, 1)), "strides must be a positive int"),
+    "float stride": (lambda: conv2d(X, K, strides=1.5), "strides must be a positive int"),
+    "zero pool stride": (lambda: max_pool2d(X, 2, strides=0), "strides must be a positive int"),
+    "zero pool size": (lambda: avg_pool2d(X, 0), "pool_size must be a positive int"),
+    "unknown padding": (lambda: conv2d(X, K, padding="full"), "padding must be 'valid' or 'same'"),
+    "padding not a string": (lambda: max_pool2d(X, padding=None), "padding must be 'valid' or 'same'"),
+    "channel mismatch": (lambda: conv2d(X, np.zeros((3, 3, 1, 4))), "3 channels but the kernel expects 1"),
+    "3-D inputs": (lambda: conv2d(X[0], K), "inputs must be 4-D"),
+    "2-D pool inputs": (lambda: max_pool2d(X[0, :, :, 0]), "inputs must be 4-D"),
+    "2-D kernel": (lambda: conv2d(X, K[:, :, 0, 0]), "kernel must be 4-D"),
+    "empty kernel": (lambda: conv2d(X, np.zeros((0, 3, 3, 4))), "empty dimension"),
+    "bias wrong length": (lambda: conv2d(X, K, bias=np.zeros(3)), r"bias must have shape \(4,\)"),
+    "bias wrong ndim": (lambda: conv2d(X, K, bias=np.zeros((4, 1))), r"bias must have shape \(4,\)"),
+    "single image 3-D": (lambda: conv2d_single(np.zeros((5, 5, 1)), np.zeros((3, 3))), "image must be 2-D"),
+    "single kernel 4-D": (lambda: conv2d_single(np.zeros((5, 5)), K), "kernel must be 2-D"),
+    "single kernel too big": (lambda: conv2d_single(np.zeros((2, 5)), np.zeros((3, 3))), "larger than the input"),
+    "size zero": (lambda: conv_output_size(0, 3), "size must be a positive int"),
+    "output size zero stride": (lambda: conv_output_size(5, 3, stride=0), "stride must be a positive int"),
+    "output size bad padding": (lambda: conv_output_size(5, 3, padding="causal"), "padding must be"),
+    "output size kernel too big": (lambda: conv_output_size(2, 3), "larger than the input size 2"),
+}
+
+
+@pytest.mark.parametrize("call, match", BAD_ARGUMENTS.values(), ids=BAD_ARGUMENTS.keys())
+def test_bad_arguments_raise_value_error(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
