@@ -54,18 +54,18 @@ def load_mnist(path: str | Path | None = None):
     path = Path(MNIST_PATH if path is None else path)
     if not path.is_file():
         raise FileNotFoundError(f"MNIST data file not found: {path}. {_RESTORE_HINT}")
-    arrays = {}
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"MNIST data file {path} is truncated or not an .npz archive. {_RESTORE_HINT}")
     try:
         with np.load(path, allow_pickle=False) as archive:
             missing = sorted(set(MNIST_SHA256) - set(archive.files))
-            if missing:
-                raise ValueError(f"MNIST data file {path} lacks the arrays {missing}. {_RESTORE_HINT}")
-            for key in MNIST_SHA256:
-                arrays[key] = archive[key]
-    except (zipfile.BadZipFile, EOFError, OSError) as error:
+            arrays = {key: archive[key] for key in MNIST_SHA256 if key not in missing}
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as error:
         raise ValueError(
             f"MNIST data file {path} is truncated or corrupt ({error}). {_RESTORE_HINT}"
         ) from error
+    if missing:
+        raise ValueError(f"MNIST data file {path} lacks the arrays {missing}. {_RESTORE_HINT}")
     for key, expected in MNIST_SHA256.items():
         array = arrays[key]
         if array.shape != _EXPECTED_SHAPES[key] or array.dtype != np.uint8:
@@ -143,11 +143,15 @@ def validation_split_sizes(num_samples: int, validation_split: float) -> tuple[i
 
     Keras keeps the first ``floor(num_samples * (1 - v))`` examples for training and
     holds out the rest, the *last* ones, before any shuffling. Returns
-    ``(num_train, num_validation)``.
+    ``(num_train, num_validation)``; like Keras, refuses a split that leaves a part empty.
     """
     if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
         raise ValueError(f"num_samples must be a positive int, got {num_samples!r}")
     if not 0 < validation_split < 1:
         raise ValueError(f"validation_split must lie strictly between 0 and 1, got {validation_split!r}")
     num_train = int(math.floor(num_samples * (1.0 - validation_split)))
+    if num_train == 0 or num_train == num_samples:
+        raise ValueError(
+            f"validation_split={validation_split} of {num_samples} examples leaves one part empty"
+        )
     return num_train, num_samples - num_train

@@ -1,10 +1,9 @@
 """Convolution and pooling written out in NumPy, to read next to their Keras layers.
 
-Deep learning frameworks call it "convolution", but what ``Conv2D`` computes is a
-cross-correlation: the kernel slides over the image as it is, while a textbook
-convolution would first flip the kernel left-right and top-bottom. Because the kernel is
-learned, the flip makes no difference to what a network can do, and this module follows
-the frameworks: ``conv2d`` here gives the same numbers as ``keras.layers.Conv2D``.
+What deep learning frameworks call convolution is really cross-correlation: the kernel
+slides over the image as it is, whereas a textbook convolution first flips it left-right and
+top-bottom. The kernel is learned, so the flip changes nothing a network can do, and
+``conv2d`` here follows the frameworks, giving the same numbers as ``keras.layers.Conv2D``.
 
 All arrays are channels-last like Keras: images ``(N, H, W, C)``, kernels
 ``(kh, kw, C_in, C_out)``. Each function loops over output positions (so you can see the

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import keras
 
-from digitlib._tensorflow import import_tensorflow
+from digitlib._tensorflow import enable_op_determinism
 
 
 def set_seed(seed: int = 0) -> None:
@@ -15,5 +15,5 @@ def set_seed(seed: int = 0) -> None:
     """
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
         raise ValueError(f"seed must be an int in 0..2**32-1, got {seed!r}")
+    enable_op_determinism()
     keras.utils.set_random_seed(seed)  # seeds Python's random, NumPy and TensorFlow
-    import_tensorflow().config.experimental.enable_op_determinism()

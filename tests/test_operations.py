@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-import digitlib  # noqa: F401  (imports TensorFlow quietly, before Keras does)
+import digitlib  # first: its __init__ imports TensorFlow quietly, before Keras does
 import keras
 from digitlib.operations import avg_pool2d, conv2d, conv2d_single, conv_output_size, max_pool2d
 
@@ -22,8 +22,21 @@ CHANNELS = [(1, 1), (1, 4), (3, 1), (3, 4)]  # (input channels, output channels)
 POOL_SIZES = [2, 3, (2, 3)]
 POOL_STRIDES = [None, 1, 2]
 
-CONV_GRID = list(itertools.product(SHAPES, KERNEL_SIZES, STRIDES, PADDINGS))
-POOL_GRID = list(itertools.product(SHAPES, POOL_SIZES, POOL_STRIDES, PADDINGS))
+
+def _grid(windows, strides):
+    """Every (shape, window, strides, padding), each with a readable id such as 7x7-k3x2-s2x1-same."""
+
+    def text(value):
+        return "x".join(map(str, value)) if isinstance(value, tuple) else str(value)
+
+    return [
+        pytest.param(shape, window, stride, padding, id=f"{text(shape)}-k{text(window)}-s{text(stride)}-{padding}")
+        for shape, window, stride, padding in itertools.product(SHAPES, windows, strides, PADDINGS)
+    ]
+
+
+CONV_GRID = _grid(KERNEL_SIZES, STRIDES)
+POOL_GRID = _grid(POOL_SIZES, POOL_STRIDES)
 POOLS = [(max_pool2d, keras.layers.MaxPooling2D), (avg_pool2d, keras.layers.AveragePooling2D)]
 
 
@@ -180,6 +193,16 @@ def test_operations_accept_lists_and_integers():
     out = conv2d(IMAGE_4x4.astype(int)[np.newaxis, :, :, np.newaxis].tolist(), KERNEL_3x3[:, :, None, None])
     assert out.dtype == np.float32 and out.shape == (1, 2, 2, 1)
     assert max_pool2d(np.ones((1, 4, 4, 1), np.uint8)).dtype == np.float32
+
+
+def test_public_api():
+    assert sorted(digitlib.operations.__all__) == [
+        "avg_pool2d",
+        "conv2d",
+        "conv2d_single",
+        "conv_output_size",
+        "max_pool2d",
+    ]
 
 
 # --- bad arguments ----------------------------------------------------------------------

@@ -1,0 +1,50 @@
+"""digitlib.models: the book's convnet has the published architecture."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import digitlib
+
+
+def test_simple_convnet_architecture_and_parameter_count():
+    model = digitlib.simple_convnet()
+    assert model.count_params() == 34_826
+    assert [type(layer).__name__ for layer in model.layers] == [
+        "Conv2D", "MaxPooling2D", "Conv2D", "MaxPooling2D", "Flatten", "Dropout", "Dense",
+    ]
+    assert [layer.count_params() for layer in model.layers] == [320, 0, 18_496, 0, 0, 0, 16_010]
+    assert model.input_shape == (None, 28, 28, 1)
+    assert [tuple(layer.output.shape[1:]) for layer in model.layers] == [
+        (26, 26, 32), (13, 13, 32), (11, 11, 64), (5, 5, 64), (1600,), (1600,), (10,),
+    ]
+    assert model.get_layer("dropout").rate == 0.5
+
+
+def test_simple_convnet_outputs_probabilities():
+    model = digitlib.simple_convnet()
+    probabilities = model.predict(np.random.default_rng(0).random((4, 28, 28, 1), dtype=np.float32), verbose=0)
+    assert probabilities.shape == (4, 10)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+    assert (probabilities >= 0).all()
+
+
+def test_simple_convnet_other_shapes():
+    model = digitlib.simple_convnet(input_shape=(32, 32, 3), num_classes=5)
+    assert model.output_shape == (None, 5)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"input_shape": (28, 28)}, "three positive ints"),
+        ({"input_shape": (28, 0, 1)}, "three positive ints"),
+        ({"input_shape": (28.0, 28, 1)}, "three positive ints"),
+        ({"num_classes": 1}, "at least 2"),
+        ({"num_classes": "10"}, "at least 2"),
+    ],
+)
+def test_bad_arguments_are_clear_value_errors(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        digitlib.simple_convnet(**kwargs)

@@ -1,0 +1,108 @@
+"""digitlib.plotting: figures carry titles, labels and the marks the chapters describe."""
+
+from __future__ import annotations
+
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from digitlib import plotting
+
+matplotlib.use("Agg")
+PERCEPTUALLY_UNIFORM = {"viridis", "plasma", "inferno", "magma", "cividis"}
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.fixture
+def digits():
+    return np.random.default_rng(0).integers(0, 256, size=(7, 28, 28), dtype=np.uint8)
+
+
+def _image_axes(fig):
+    return [ax for ax in fig.axes if ax.images]
+
+
+def test_grid_titles_each_digit_with_its_label(digits):
+    fig = plotting.plot_digit_grid(digits, labels=[3, 1, 4, 1, 5, 9, 2], ncols=3, title="Some digits")
+    axes = _image_axes(fig)
+    assert len(axes) == 7
+    assert [ax.get_title() for ax in axes] == ["3", "1", "4", "1", "5", "9", "2"]
+    assert fig._suptitle.get_text() == "Some digits"
+    assert len(fig.axes) == 9 and sum(not ax.axison for ax in fig.axes) == 2  # 3 x 3, two blank
+    assert all(ax.images[0].get_cmap().name in PERCEPTUALLY_UNIFORM for ax in axes)
+
+
+def test_grid_marks_exactly_the_mistakes(digits):
+    labels = [0, 1, 2, 3, 4, 5, 6]
+    predictions = [0, 7, 2, 3, 9, 5, 6]
+    fig = plotting.plot_digit_grid(digits, labels=labels, predictions=predictions)
+    axes = _image_axes(fig)
+    marked = [ax.get_title().endswith("✗") for ax in axes]
+    assert marked == [False, True, False, False, True, False, False]
+    for ax, wrong in zip(axes, marked):
+        color = matplotlib.colors.to_hex(ax.title.get_color())
+        assert (color == plotting.MISTAKE_COLOR) == wrong
+        assert (ax.spines["top"].get_linewidth() == 3) == wrong
+    assert axes[1].get_title() == "pred 7 / true 1 ✗"
+
+
+def test_grid_accepts_channel_axis_and_predictions_alone(digits):
+    fig = plotting.plot_digit_grid(digits[..., None], predictions=list(range(7)))
+    assert _image_axes(fig)[2].get_title() == "pred 2"
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"images": np.zeros((28, 28))}, "stack"),
+        ({"images": np.zeros((0, 28, 28))}, "non-empty"),
+        ({"labels": [1, 2]}, "labels has 2 entries but there are 7 images"),
+        ({"predictions": [1] * 8}, "predictions has 8 entries"),
+        ({"ncols": 0}, "ncols"),
+    ],
+)
+def test_grid_bad_input(digits, kwargs, message):
+    kwargs.setdefault("images", digits)
+    with pytest.raises(ValueError, match=message):
+        plotting.plot_digit_grid(**kwargs)
+
+
+def test_pixel_plot_writes_every_value(digits):
+    fig = plotting.plot_digit_pixels(digits[0], title="Numbers")
+    ax = fig.axes[0]
+    texts = [t.get_text() for t in ax.texts]
+    assert len(texts) == 784
+    assert texts[:3] == [str(v) for v in digits[0, 0, :3]]
+    assert ax.get_title() == "Numbers" and ax.get_xlabel() == "column" and ax.get_ylabel() == "row"
+    assert fig.axes[1].get_ylabel() == "pixel value"  # the colour bar
+
+
+def test_pixel_plot_rejects_a_stack(digits):
+    with pytest.raises(ValueError, match="2-D"):
+        plotting.plot_digit_pixels(digits)
+
+
+def test_class_counts_bars_match_the_labels():
+    labels = np.array([0, 1, 1, 2, 2, 2, 9])
+    fig = plotting.plot_class_counts(labels, title="Counts")
+    ax = fig.axes[0]
+    assert [p.get_height() for p in ax.patches] == [1, 2, 3, 0, 0, 0, 0, 0, 0, 1]
+    assert ax.get_xlabel() == "digit" and ax.get_ylabel() == "number of images"
+    assert ax.get_title() == "Counts"
+
+
+@pytest.mark.parametrize("labels", [np.array([0, 10]), np.array([-1]), np.array([0.5]), np.array([])])
+def test_class_counts_bad_labels(labels):
+    with pytest.raises(ValueError, match="labels"):
+        plotting.plot_class_counts(labels)
+
+
+def test_figures_have_an_opaque_white_background(digits):
+    for fig in (plotting.plot_digit_grid(digits), plotting.plot_class_counts(np.array([1, 2]))):
+        assert matplotlib.colors.to_hex(fig.get_facecolor()) == "#ffffff"

@@ -1,0 +1,56 @@
+"""TensorFlow's INFO start-up lines are dropped; its warnings and errors are not."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from digitlib._tensorflow import DETERMINISM_REWRITE_LOG, is_info_noise
+
+INFO = "I0000 00:00:1795321672.437268    3108 port.cc:153] oneDNN custom operations are on."
+WARNING = "W0000 00:00:1795321672.437268    3108 thing.cc:1] something real went wrong"
+ERROR = "E0000 00:00:1795321691.768908    3136 cuda_platform.cc:52] failed call"
+BANNER = "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
+
+
+def _run(code):
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+
+
+def test_only_info_lines_and_the_banner_count_as_noise():
+    assert is_info_noise(INFO + "\n") and is_info_noise(BANNER + "\n")
+    assert not is_info_noise(WARNING) and not is_info_noise(ERROR)
+    assert not is_info_noise("Traceback (most recent call last):")
+    rewrite = f"E0000 00:00:1.0    1 node_def_util.cc:682] {DETERMINISM_REWRITE_LOG}; signature=..."
+    assert not is_info_noise(rewrite)  # dropped only where asked for, during the warm-up
+    assert is_info_noise(rewrite, also_drop=(DETERMINISM_REWRITE_LOG,))
+    assert not is_info_noise(ERROR, also_drop=(DETERMINISM_REWRITE_LOG,))
+
+
+def test_seeding_training_and_predicting_print_nothing_on_stderr():
+    result = _run(
+        "import digitlib, keras, numpy as np\n"
+        "digitlib.set_seed(0)\n"
+        "m = digitlib.simple_convnet()\n"
+        "m.compile('adam', 'categorical_crossentropy')\n"
+        "x, y = np.zeros((8, 28, 28, 1), 'float32'), np.eye(10)[np.arange(8)]\n"
+        "m.fit(x, y, validation_split=0.25, verbose=0)\n"
+        "m.evaluate(x, y, verbose=0)\n"
+        "m.predict(x, verbose=0)\n"
+        "print('ok')\n"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
+    assert result.stderr == ""
+
+
+def test_the_filter_passes_warnings_and_errors_through():
+    lines = "\\n".join([BANNER, INFO, WARNING, ERROR]) + "\\n"
+    result = _run(
+        "import os\n"
+        "from digitlib._tensorflow import _filter_fd2\n"
+        "with _filter_fd2():\n"
+        f"    os.write(2, b'{lines}')\n"
+    )
+    assert result.returncode == 0
+    assert result.stderr.splitlines() == [WARNING, ERROR]
