@@ -1,0 +1,78 @@
+"""The whole book builds warning-free from an empty build folder, every chapter executed
+with real data and its full parameters, and the HTML has what a reader needs."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, book_config, code_cells, read_notebook, toc_chapters
+
+
+@pytest.fixture(scope="module")
+def built_book(tmp_path_factory):
+    output = tmp_path_factory.mktemp("book")
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("jupyter-book")), "build", str(ROOT), "--path-output", str(output),
+         "-W", "-n", "--keep-going"],
+        capture_output=True, text=True, timeout=4 * 3600,
+    )
+    assert result.returncode == 0, (result.stdout[-6000:], result.stderr[-6000:])
+    return output / "_build" / "html", result
+
+
+def _page(html: Path, chapter: Path) -> str:
+    return (html / chapter.relative_to(ROOT).with_suffix(".html")).read_text()
+
+
+def test_build_is_warning_free(built_book):
+    _, result = built_book
+    assert "build succeeded" in result.stdout
+    log = result.stdout + result.stderr
+    # Sphinx's and myst-nb's warnings; the kernel's own "[IPKernelApp] WARNING | Kernel is
+    # running over TCP" start-up notice is about local transport, not the book.
+    warnings = [line for line in log.splitlines() if "WARNING" in line and "[IPKernelApp]" not in line]
+    assert not warnings, warnings
+
+
+def test_landing_page_and_a_page_per_chapter(built_book):
+    html, _ = built_book
+    assert (html / "index.html").is_file() and (html / "intro.html").is_file()
+    for chapter in toc_chapters():
+        assert chapter.stem in (html / "intro.html").read_text()
+        assert _page(html, chapter)
+
+
+@pytest.mark.parametrize("chapter", toc_chapters(), ids=lambda p: p.stem)
+def test_chapter_page_has_its_figures_and_no_errors(built_book, chapter):
+    html, _ = built_book
+    page = _page(html, chapter)
+    alts = [c.metadata["mystnb"]["image"]["alt"] for c in code_cells(read_notebook(chapter))
+            if "image" in c.metadata.get("mystnb", {})]
+    images = re.findall(r'<img alt="([^"]*)" src="\.\./_images/([^"]+)"', page)
+    assert len(images) >= len(alts) > 0
+    for alt in alts:
+        assert any(found == alt.replace('"', "&quot;") for found, _ in images), alt
+    for _, name in images:
+        assert (html / "_images" / name).stat().st_size > 1000
+    for marker in ('class="output traceback', 'class="output stderr', "{glue", "Traceback (most recent"):
+        assert marker not in page, marker
+
+
+def test_chapters_have_colab_launch_buttons(built_book):
+    html, _ = built_book
+    repo = book_config()["repository"]["url"].removeprefix("https://github.com/")
+    for chapter in toc_chapters():
+        link = f"colab.research.google.com/github/{repo}/blob/main/{chapter.relative_to(ROOT).as_posix()}"
+        assert link in _page(html, chapter)
+
+
+def test_glued_numbers_reach_the_page(built_book):
+    html, _ = built_book
+    text = re.sub(r"<[^>]+>", "", _page(html, ROOT / "chapters" / "01_mnist_dataset.ipynb"))
+    assert re.search(r"There are 60,000 training images and 10,000 test images", text)
+    assert "fits its weights on\n54,000" in text or re.search(r"fits its weights on\s+54,000", text)

@@ -1,0 +1,187 @@
+"""Every chapter in _toc.yml, checked as committed and executed.
+
+- As committed: outputs stripped except the pinned ones, one `parameters` cell, quick
+  settings for tests, the Colab install cell first, alt text on every figure.
+- papermill runs each chapter with its quick parameters; the tests assert on the values it
+  glued into the prose (every value the prose uses exists; known facts are right).
+- nbval re-runs each chapter and checks that the pinned outputs (shapes, dtypes, parameter
+  counts) come out exactly as committed.
+
+A chapter added to _toc.yml is picked up by all of these without editing this file.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import nbformat
+import papermill
+import pytest
+
+from conftest import (
+    book_config,
+    chapter_id,
+    code_cells,
+    glue_references,
+    glued_values,
+    quick_parameters,
+    read_notebook,
+    toc_chapters,
+)
+
+CHAPTERS = toc_chapters()
+
+# Facts the chapters glue, checked against the real dataset or the book's model.
+EXPECTED_GLUE = {
+    "01_mnist_dataset": {
+        "n_train": 60000, "n_test": 10000, "height": 28, "width": 28, "n_pixels": 784,
+        "pixel_min": 0, "pixel_max": 255, "most_common_digit": 1, "most_common_count": 6742,
+        "least_common_digit": 5, "least_common_count": 5421, "n_fit": 54000, "n_val": 6000,
+        "first_labels": "5, 0, 4, 1, 9, 2, 1, 3, 1, 4",
+    },
+}
+
+
+def test_toc_lists_chapters():
+    assert CHAPTERS, "_toc.yml lists no notebook chapters"
+    assert [p.name for p in CHAPTERS] == sorted(p.name for p in CHAPTERS), "names must sort in reading order"
+
+
+@pytest.fixture(scope="module", params=CHAPTERS, ids=chapter_id)
+def chapter(request):
+    return request.param
+
+
+# --- as committed ---------------------------------------------------------------------------
+
+
+def test_committed_without_outputs_except_pinned(chapter):
+    nb = read_notebook(chapter)
+    for cell in code_cells(nb):
+        pinned = cell.metadata.get("keep_output", False)
+        tagged = "nbval-check-output" in cell.metadata.get("tags", [])
+        assert pinned == tagged, f"keep_output and the nbval-check-output tag go together: {cell.source[:60]!r}"
+        assert bool(cell.outputs) == pinned, f"outputs must be stripped unless pinned: {cell.source[:60]!r}"
+    assert any(c.metadata.get("keep_output") for c in code_cells(nb)), "pin at least one output for nbval"
+
+
+def test_one_parameters_cell_and_quick_settings_for_it(chapter):
+    nb = read_notebook(chapter)
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1
+    quick = quick_parameters(nb)
+    assert quick, "notebook metadata digitlib.quick_parameters holds the test settings"
+    for name in quick:
+        assert re.search(rf"^{name}\s*=", tagged[0].source, re.M), f"{name} is not a parameter"
+
+
+def test_first_code_cell_installs_digitlib_from_the_books_repository(chapter):
+    first = code_cells(read_notebook(chapter))[0].source
+    url = book_config()["repository"]["url"]
+    assert f"git+{url}" in first
+    assert "import digitlib" in first
+
+
+def test_every_figure_has_alt_text(chapter):
+    nb = read_notebook(chapter)
+    for cell in code_cells(nb):
+        if re.search(r"\bplot_\w+\(|plt\.", cell.source):
+            alt = cell.metadata.get("mystnb", {}).get("image", {}).get("alt", "")
+            assert len(alt) > 20, f"figure cell without alt text: {cell.source[:60]!r}"
+
+
+# --- executed by papermill with quick parameters --------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def executed(chapter, tmp_path_factory):
+    nb = read_notebook(chapter)
+    output = tmp_path_factory.mktemp(chapter.stem) / chapter.name
+    return papermill.execute_notebook(
+        str(chapter), str(output), parameters=quick_parameters(nb), kernel_name="python3",
+        cwd=str(chapter.parent), progress_bar=False,
+    )
+
+
+def test_runs_without_errors_or_stderr(executed):
+    for cell in code_cells(executed):
+        for output in cell.outputs:
+            assert output.output_type != "error", output.get("evalue")
+            assert output.get("name") != "stderr", output.get("text")
+
+
+def test_quick_parameters_were_used(chapter, executed):
+    injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert len(injected) == 1
+    glued = glued_values(executed)
+    for name, value in quick_parameters(read_notebook(chapter)).items():
+        assert f"{name} = {value!r}" in injected[0].source
+        if name in glued:
+            assert glued[name] == value
+
+
+def test_every_glued_reference_has_a_value(executed):
+    missing = glue_references(executed) - set(glued_values(executed))
+    assert not missing, f"prose refers to values no cell glues: {sorted(missing)}"
+
+
+def test_glued_facts_are_right(chapter, executed, mnist):
+    glued = glued_values(executed)
+    for name, value in EXPECTED_GLUE.get(chapter.stem, {}).items():
+        assert glued[name] == value, name
+    if chapter.stem == "01_mnist_dataset":
+        (x_train, y_train), _ = mnist
+        index = glued["example_index"]
+        assert glued["example_label"] == int(y_train[index])
+        assert glued["example_background"] == int((x_train[index] == 0).sum())
+
+
+# --- pinned outputs checked by nbval --------------------------------------------------------
+
+
+def _run_nbval(notebook, tmp_path):
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-p", "no:cacheprovider",
+         "-c", str(tmp_path / "pytest.ini"), "--rootdir", str(tmp_path), "-q", str(notebook)],
+        capture_output=True, text=True, timeout=3600,
+    )
+
+
+def _quick_copy(chapter, path):
+    """The chapter with its quick parameters injected and its pinned outputs kept.
+
+    nbstripout drops execution counts, and nbval only compares outputs of cells that have
+    one, so the pinned cells are numbered here.
+    """
+    nb = papermill.execute_notebook(
+        str(chapter), str(path), parameters=quick_parameters(read_notebook(chapter)),
+        prepare_only=True, kernel_name="python3", progress_bar=False,
+    )
+    for count, cell in enumerate(code_cells(nb), start=1):
+        if cell.metadata.get("keep_output"):
+            cell.execution_count = count
+    nbformat.write(nb, path)
+    return path
+
+
+def test_pinned_outputs_are_reproduced(chapter, tmp_path):
+    notebook = _quick_copy(chapter, tmp_path / chapter.name)
+    result = _run_nbval(notebook, tmp_path)
+    n_cells = len(code_cells(read_notebook(notebook)))
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert re.search(rf"\b{n_cells} passed\b", result.stdout), result.stdout[-2000:]
+
+
+def test_nbval_catches_a_changed_pinned_output(tmp_path):
+    chapter = CHAPTERS[0]
+    notebook = _quick_copy(chapter, tmp_path / chapter.name)
+    nb = read_notebook(notebook)
+    pinned = next(c for c in code_cells(nb) if c.metadata.get("keep_output"))
+    pinned.outputs[0]["text"] = "a shape that the code does not print\n"
+    nbformat.write(nb, notebook)
+    result = _run_nbval(notebook, tmp_path)
+    assert result.returncode != 0
+    assert "1 failed" in result.stdout
