@@ -18,21 +18,36 @@ from digitlib.data import (  # noqa: E402
     preprocess,
     scale_images,
 )
-from digitlib.models import simple_convnet  # noqa: E402
+from digitlib import operations  # noqa: E402
+from digitlib.models import feature_maps, simple_convnet  # noqa: E402
 from digitlib.notebook import glue  # noqa: E402
-from digitlib.plotting import plot_class_counts, plot_digit_grid, plot_digit_pixels  # noqa: E402
+from digitlib.plotting import (  # noqa: E402
+    plot_class_counts,
+    plot_digit_grid,
+    plot_digit_pixels,
+    plot_feature_maps,
+    plot_filters,
+    plot_image_grid,
+    plot_lines,
+)
 from digitlib.reproducibility import set_seed  # noqa: E402
 
 __all__ = [
     "MNIST_PATH",
     "add_channel_axis",
     "array_sha256",
+    "feature_maps",
     "glue",
     "load_mnist",
     "one_hot",
+    "operations",
     "plot_class_counts",
     "plot_digit_grid",
     "plot_digit_pixels",
+    "plot_feature_maps",
+    "plot_filters",
+    "plot_image_grid",
+    "plot_lines",
     "preprocess",
     "scale_images",
     "set_seed",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import layers
 
 
@@ -35,3 +36,20 @@ def simple_convnet(input_shape=(28, 28, 1), num_classes: int = 10) -> keras.Mode
         ],
         name="simple_convnet",
     )
+
+
+def feature_maps(model: keras.Model, images, layer_name: str):
+    """The output of ``model``'s layer ``layer_name`` for ``images``: its feature maps.
+
+    ``images`` is a batch shaped like the model's input, e.g. (N, 28, 28, 1). Returns a
+    NumPy array, e.g. (N, 26, 26, 32) for the book model's first convolution.
+    """
+    names = [layer.name for layer in model.layers]
+    if layer_name not in names:
+        raise ValueError(f"model {model.name!r} has no layer {layer_name!r}; its layers are {names}")
+    images = np.asarray(images, dtype="float32")
+    expected = tuple(model.input_shape[1:])
+    if images.shape[1:] != expected:
+        raise ValueError(f"images must have shape (N, {', '.join(map(str, expected))}), got {images.shape}")
+    probe = keras.Model(inputs=model.inputs[0], outputs=model.get_layer(layer_name).output)
+    return keras.ops.convert_to_numpy(probe(images, training=False))
