@@ -48,3 +48,27 @@ def test_simple_convnet_other_shapes():
 def test_bad_arguments_are_clear_value_errors(kwargs, message):
     with pytest.raises(ValueError, match=message):
         digitlib.simple_convnet(**kwargs)
+
+
+def test_feature_maps_are_the_layer_outputs():
+    digitlib.set_seed(0)
+    model = digitlib.simple_convnet()
+    images = np.random.default_rng(0).random((3, 28, 28, 1), dtype=np.float32)
+    maps = digitlib.feature_maps(model, images, "conv1")
+    assert maps.shape == (3, 26, 26, 32)
+    kernel, bias = model.get_layer("conv1").get_weights()
+    by_hand = np.maximum(digitlib.operations.conv2d(images, kernel, bias), 0)  # relu
+    np.testing.assert_allclose(maps, by_hand, rtol=1e-5, atol=1e-5)
+    assert digitlib.feature_maps(model, images, "pool2").shape == (3, 5, 5, 64)
+
+
+@pytest.mark.parametrize(
+    "images, layer, message",
+    [
+        (np.zeros((1, 28, 28, 1)), "conv9", "no layer 'conv9'.*conv1"),
+        (np.zeros((1, 28, 28)), "conv1", r"shape \(N, 28, 28, 1\)"),
+    ],
+)
+def test_feature_maps_bad_input(images, layer, message):
+    with pytest.raises(ValueError, match=message):
+        digitlib.feature_maps(digitlib.simple_convnet(), images, layer)

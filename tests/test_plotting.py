@@ -106,3 +106,49 @@ def test_class_counts_bad_labels(labels):
 def test_figures_have_an_opaque_white_background(digits):
     for fig in (plotting.plot_digit_grid(digits), plotting.plot_class_counts(np.array([1, 2]))):
         assert matplotlib.colors.to_hex(fig.get_facecolor()) == "#ffffff"
+
+
+def test_image_grid_titles_and_shared_scale():
+    images = np.stack([np.full((5, 5), v, dtype=float) for v in (-1.0, 0.0, 2.0)])
+    fig = plotting.plot_image_grid(images, titles=["a", "b", "c"], title="Three", shared_scale=True)
+    axes = _image_axes(fig)
+    assert [ax.get_title() for ax in axes] == ["a", "b", "c"]
+    assert all(ax.images[0].get_clim() == (-1.0, 2.0) for ax in axes)
+    assert any(ax.get_ylabel() == "value" for ax in fig.axes)  # the shared colour bar
+    with pytest.raises(ValueError, match="titles has 2 entries"):
+        plotting.plot_image_grid(images, titles=["a", "b"])
+
+
+def test_filters_one_panel_per_filter():
+    kernel = np.random.default_rng(0).normal(size=(3, 3, 1, 6))
+    fig = plotting.plot_filters(kernel, title="Six filters", ncols=3)
+    axes = _image_axes(fig)
+    assert [ax.get_title() for ax in axes] == [f"filter {i}" for i in range(6)]
+    np.testing.assert_array_equal(axes[4].images[0].get_array(), kernel[:, :, 0, 4])
+    with pytest.raises(ValueError, match="4-D"):
+        plotting.plot_filters(kernel[..., 0])
+    with pytest.raises(ValueError, match="in_channel"):
+        plotting.plot_filters(kernel, in_channel=1)
+
+
+def test_feature_maps_one_panel_per_channel():
+    maps = np.random.default_rng(0).random((1, 7, 7, 4))
+    fig = plotting.plot_feature_maps(maps, title="Maps")
+    axes = _image_axes(fig)
+    assert len(axes) == 4 and axes[3].get_title() == "map 3"
+    np.testing.assert_array_equal(axes[2].images[0].get_array(), maps[0, :, :, 2])
+    with pytest.raises(ValueError, match="one image"):
+        plotting.plot_feature_maps(np.zeros((2, 7, 7, 4)))
+
+
+def test_lines_labels_and_legend():
+    fig = plotting.plot_lines([0, 1, 2], {"pooled": [0, 0.1, 0.2], "unpooled": [0, 0.3, 0.5]},
+                              xlabel="shift", ylabel="change", title="Shifts")
+    ax = fig.axes[0]
+    assert [line.get_label() for line in ax.lines] == ["pooled", "unpooled"]
+    assert (ax.get_xlabel(), ax.get_ylabel(), ax.get_title()) == ("shift", "change", "Shifts")
+    assert ax.get_legend() is not None
+    with pytest.raises(ValueError, match="shape"):
+        plotting.plot_lines([0, 1], {"a": [1, 2, 3]}, "x", "y", "t")
+    with pytest.raises(ValueError, match="at least one"):
+        plotting.plot_lines([0, 1], {}, "x", "y", "t")
