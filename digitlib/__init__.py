@@ -14,9 +14,9 @@ from digitlib.data import (  # noqa: E402
     array_sha256,
     load_mnist,
     one_hot,
-    validation_split_sizes,
     preprocess,
     scale_images,
+    validation_split_sizes,
 )
 from digitlib import operations  # noqa: E402
 from digitlib.models import feature_maps, simple_convnet  # noqa: E402

@@ -29,9 +29,9 @@ DETERMINISM_REWRITE_LOG = (
 _determinism_warmed_up = False
 
 
-def is_info_noise(line: str, also_drop: tuple[str, ...] = ()) -> bool:
-    """Return True for an INFO-level TensorFlow log line, the absl banner, or a line
-    containing one of the ``also_drop`` messages."""
+def is_noise(line: str, also_drop: tuple[str, ...] = ()) -> bool:
+    """True for an INFO-level TensorFlow log line, the absl banner, or a line containing
+    one of the ``also_drop`` messages; everything else is kept."""
     return (
         bool(_INFO_LINE.match(line))
         or line.strip() == _ABSL_BANNER
@@ -55,7 +55,7 @@ def _filter_fd2(also_drop: tuple[str, ...] = ()):
             kept = [
                 line
                 for line in capture.read().decode(errors="replace").splitlines(keepends=True)
-                if not is_info_noise(line, also_drop)
+                if not is_noise(line, also_drop)
             ]
             if kept:
                 sys.stderr.write("".join(kept))

@@ -23,6 +23,7 @@ __all__ = [
     "conv2d_single",
     "conv_output_size",
     "max_pool2d",
+    "shift_images",
 ]
 
 _PADDINGS = ("valid", "same")
@@ -211,3 +212,37 @@ def avg_pool2d(inputs, pool_size=2, strides=None, padding: str = "valid") -> np.
             count = real[0, rows, cols, 0].sum()
             output[:, i, j, :] = padded[:, rows, cols, :].sum(axis=(1, 2)) / count
     return output
+
+
+# --- shifting -----------------------------------------------------------------------------
+
+
+def shift_images(images, rows: int = 0, cols: int = 0) -> np.ndarray:
+    """Move every image of a batch by whole pixels: ``rows`` down and ``cols`` right.
+
+    ``images`` (N, H, W) or (N, H, W, C); negative shifts move up or left. Pixels pushed
+    past the edge are dropped and the uncovered border is filled with zeros (no wrapping
+    around, unlike ``np.roll``). Returns a new array of the same shape and dtype.
+    """
+    array = np.asarray(images)
+    if array.ndim not in (3, 4):
+        raise ValueError(
+            f"images must be 3-D (batch, height, width) or 4-D (batch, height, width, channels), "
+            f"got shape {array.shape}"
+        )
+    height, width = array.shape[1:3]
+    for name, value, size in (("rows", rows, height), ("cols", cols, width)):
+        if not isinstance(value, Integral) or isinstance(value, bool):
+            raise ValueError(f"{name} must be a whole number of pixels (an int), got {value!r}")
+        if abs(value) >= size:
+            raise ValueError(f"{name} shift {value} must be smaller than the image size {size}")
+    rows, cols = int(rows), int(cols)
+    (row_to, row_from), (col_to, col_from) = _shift_slices(rows, height), _shift_slices(cols, width)
+    shifted = np.zeros_like(array)
+    shifted[:, row_to, col_to] = array[:, row_from, col_from]
+    return shifted
+
+
+def _shift_slices(step: int, size: int) -> tuple[slice, slice]:
+    """(destination, source) slices that move an axis of length ``size`` by ``step`` cells."""
+    return slice(max(step, 0), size + min(step, 0)), slice(max(-step, 0), size - max(step, 0))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from digitlib._tensorflow import DETERMINISM_REWRITE_LOG, is_info_noise
+from digitlib._tensorflow import DETERMINISM_REWRITE_LOG, is_noise
 
 INFO = "I0000 00:00:1795321672.437268    3108 port.cc:153] oneDNN custom operations are on."
 WARNING = "W0000 00:00:1795321672.437268    3108 thing.cc:1] something real went wrong"
@@ -18,13 +18,13 @@ def _run(code):
 
 
 def test_only_info_lines_and_the_banner_count_as_noise():
-    assert is_info_noise(INFO + "\n") and is_info_noise(BANNER + "\n")
-    assert not is_info_noise(WARNING) and not is_info_noise(ERROR)
-    assert not is_info_noise("Traceback (most recent call last):")
+    assert is_noise(INFO + "\n") and is_noise(BANNER + "\n")
+    assert not is_noise(WARNING) and not is_noise(ERROR)
+    assert not is_noise("Traceback (most recent call last):")
     rewrite = f"E0000 00:00:1.0    1 node_def_util.cc:682] {DETERMINISM_REWRITE_LOG}; signature=..."
-    assert not is_info_noise(rewrite)  # dropped only where asked for, during the warm-up
-    assert is_info_noise(rewrite, also_drop=(DETERMINISM_REWRITE_LOG,))
-    assert not is_info_noise(ERROR, also_drop=(DETERMINISM_REWRITE_LOG,))
+    assert not is_noise(rewrite)  # dropped only where asked for, during the warm-up
+    assert is_noise(rewrite, also_drop=(DETERMINISM_REWRITE_LOG,))
+    assert not is_noise(ERROR, also_drop=(DETERMINISM_REWRITE_LOG,))
 
 
 def test_seeding_training_and_predicting_print_nothing_on_stderr():
