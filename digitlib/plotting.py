@@ -149,8 +149,9 @@ def plot_lines(x, series: dict, xlabel: str, ylabel: str, title: str, logy: bool
     return fig
 
 
-def plot_digit_pixels(image, title: str = "One digit as 28 × 28 numbers"):
-    """Show a 2-D array (a digit, a small example) as an image with each value written in its cell."""
+def plot_digit_pixels(image, title: str = "One digit as 28 × 28 numbers", value_label: str = "pixel value"):
+    """Show a 2-D array (a digit, a kernel, a small example) as an image with each value
+    written in its cell; ``value_label`` names the values on the colour bar."""
     image = np.asarray(image)
     if image.ndim == 3 and image.shape[-1] == 1:
         image = image[..., 0]
@@ -169,7 +170,7 @@ def plot_digit_pixels(image, title: str = "One digit as 28 × 28 numbers"):
     ax.set_xlabel("column")
     ax.set_ylabel("row")
     ax.set_title(title)
-    fig.colorbar(shown, ax=ax, label="pixel value", shrink=0.8)
+    fig.colorbar(shown, ax=ax, label=value_label, shrink=0.8)
     return fig
 
 

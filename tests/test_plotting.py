@@ -83,6 +83,12 @@ def test_pixel_plot_writes_every_value(digits):
     assert fig.axes[1].get_ylabel() == "pixel value"  # the colour bar
 
 
+def test_pixel_plot_names_its_values():
+    fig = plotting.plot_digit_pixels(np.eye(3), title="Kernel", value_label="weight")
+    assert fig.axes[1].get_ylabel() == "weight"
+    assert [t.get_text() for t in fig.axes[0].texts][:3] == ["1", "0", "0"]
+
+
 def test_pixel_plot_rejects_a_stack(digits):
     with pytest.raises(ValueError, match="2-D"):
         plotting.plot_digit_pixels(digits)
