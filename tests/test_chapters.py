@@ -21,6 +21,7 @@ import papermill
 import pytest
 
 from conftest import (
+    ROOT,
     book_config,
     chapter_id,
     code_cells,
@@ -82,6 +83,12 @@ def test_first_code_cell_installs_digitlib_from_the_books_repository(chapter):
     url = book_config()["repository"]["url"]
     assert f"git+{url}" in first
     assert "import digitlib" in first
+
+
+def test_readme_links_the_chapter_in_colab(chapter):
+    repo = book_config()["repository"]["url"].removeprefix("https://github.com/")
+    link = f"https://colab.research.google.com/github/{repo}/blob/main/{chapter.relative_to(ROOT).as_posix()}"
+    assert link in (ROOT / "README.md").read_text()
 
 
 def test_every_figure_has_alt_text(chapter):
