@@ -23,6 +23,7 @@ __all__ = [
     "conv2d_single",
     "conv_output_size",
     "max_pool2d",
+    "relative_change",
     "shift_images",
 ]
 
@@ -246,3 +247,24 @@ def shift_images(images, rows: int = 0, cols: int = 0) -> np.ndarray:
 def _shift_slices(step: int, size: int) -> tuple[slice, slice]:
     """(destination, source) slices that move an axis of length ``size`` by ``step`` cells."""
     return slice(max(step, 0), size + min(step, 0)), slice(max(-step, 0), size - max(step, 0))
+
+
+def relative_change(features, reference) -> float:
+    """How much ``features`` differ from ``reference``, relative to the reference's size.
+
+    Both are batches (N, ...); for each example this is ``||features - reference|| /
+    ||reference||`` (Euclidean norms over everything but the batch axis), averaged over
+    the batch. 0 means unchanged; 1 means a change as large as the reference itself.
+    """
+    features = np.asarray(features, dtype=np.float64)
+    reference = np.asarray(reference, dtype=np.float64)
+    if features.shape != reference.shape or features.ndim < 2:
+        raise ValueError(
+            f"features and reference must be batches of the same shape, got {features.shape} "
+            f"and {reference.shape}"
+        )
+    size = np.linalg.norm(reference.reshape(len(reference), -1), axis=1)
+    if np.any(size == 0):
+        raise ValueError("every reference example must be non-zero to measure a relative change")
+    change = np.linalg.norm((features - reference).reshape(len(reference), -1), axis=1)
+    return float(np.mean(change / size))

@@ -139,6 +139,8 @@ def plot_lines(x, series: dict, xlabel: str, ylabel: str, title: str, logy: bool
         if values.shape != x.shape:
             raise ValueError(f"series {name!r} has shape {values.shape} but x has shape {x.shape}")
         ax.plot(x, values, marker="o", color=color, label=name)
+    if np.issubdtype(x.dtype, np.integer):
+        ax.set_xticks(x)  # whole steps only, e.g. pixels or epochs
     if logy:
         ax.set_yscale("log")
     ax.set_xlabel(xlabel)

@@ -9,7 +9,15 @@ import pytest
 
 import digitlib  # first: its __init__ imports TensorFlow quietly, before Keras does
 import keras
-from digitlib.operations import avg_pool2d, conv2d, conv2d_single, conv_output_size, max_pool2d
+from digitlib.operations import (
+    avg_pool2d,
+    conv2d,
+    conv2d_single,
+    conv_output_size,
+    max_pool2d,
+    relative_change,
+    shift_images,
+)
 
 TOLERANCE = dict(rtol=1e-5, atol=1e-5)
 
@@ -202,6 +210,8 @@ def test_public_api():
         "conv2d_single",
         "conv_output_size",
         "max_pool2d",
+        "relative_change",
+        "shift_images",
     ]
 
 
@@ -243,3 +253,76 @@ BAD_ARGUMENTS = {
 def test_bad_arguments_raise_value_error(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+# --- shifting images ----------------------------------------------------------------------
+
+
+def test_shift_by_zero_is_the_identity():
+    images = np.random.default_rng(6).integers(0, 256, size=(3, 5, 6)).astype(np.uint8)
+    shifted = shift_images(images, 0, 0)
+    np.testing.assert_array_equal(shifted, images)
+    assert shifted.dtype == np.uint8 and shifted is not images
+
+
+def test_shift_moves_down_right_and_fills_with_zeros():
+    x = IMAGE_4x4[np.newaxis] + 1  # 1..16, so a zero can only come from the fill
+    np.testing.assert_array_equal(
+        shift_images(x, 1, 2)[0],
+        [[0, 0, 0, 0], [0, 0, 1, 2], [0, 0, 5, 6], [0, 0, 9, 10]],
+    )
+    np.testing.assert_array_equal(
+        shift_images(x, -1, -1)[0],
+        [[6, 7, 8, 0], [10, 11, 12, 0], [14, 15, 16, 0], [0, 0, 0, 0]],
+    )
+
+
+def test_shift_there_and_back_loses_only_the_pushed_out_row():
+    images = _random((2, 6, 5, 3), seed=7)
+    back = shift_images(shift_images(images, 1, 0), -1, 0)
+    np.testing.assert_array_equal(back[:, :-1], images[:, :-1])
+    np.testing.assert_array_equal(back[:, -1], 0)
+
+
+def test_shift_keeps_channels_and_matches_np_roll_away_from_the_edge():
+    images = _random((2, 8, 8, 3), seed=8)
+    images[:, :2] = images[:, -2:] = images[:, :, :2] = images[:, :, -2:] = 0  # a zero border 2 wide
+    for rows, cols in [(2, 0), (0, -2), (-1, 2)]:
+        expected = np.roll(images, (rows, cols), axis=(1, 2))
+        np.testing.assert_array_equal(shift_images(images, rows, cols), expected)
+
+
+SHIFT_BAD_ARGUMENTS = {
+    "2-D image": (lambda: shift_images(np.zeros((4, 4)), 1, 0), "images must be 3-D .* or 4-D"),
+    "5-D images": (lambda: shift_images(np.zeros((1, 4, 4, 1, 1)), 1, 0), "images must be 3-D .* or 4-D"),
+    "fractional shift": (lambda: shift_images(np.zeros((1, 4, 4)), 0.5, 0), "rows must be a whole number"),
+    "bool shift": (lambda: shift_images(np.zeros((1, 4, 4)), 0, True), "cols must be a whole number"),
+    "shift equal to height": (lambda: shift_images(np.zeros((1, 4, 5)), 4, 0), "rows shift 4 .* size 4"),
+    "shift beyond width": (lambda: shift_images(np.zeros((1, 4, 5)), 0, -7), "cols shift -7 .* size 5"),
+}
+
+
+@pytest.mark.parametrize("call, match", SHIFT_BAD_ARGUMENTS.values(), ids=SHIFT_BAD_ARGUMENTS.keys())
+def test_shift_bad_arguments_raise_value_error(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_relative_change_by_hand():
+    reference = np.array([[3.0, 4.0], [1.0, 0.0]])  # norms 5 and 1
+    moved = np.array([[3.0, 4.0], [1.0, 1.0]])  # changes 0 and 1
+    assert relative_change(moved, reference) == pytest.approx((0 / 5 + 1 / 1) / 2)
+    assert relative_change(reference, reference) == 0.0
+
+
+@pytest.mark.parametrize(
+    "features, reference, match",
+    [
+        (np.ones((2, 3)), np.ones((2, 4)), "same shape"),
+        (np.ones(3), np.ones(3), "same shape"),
+        (np.ones((2, 3)), np.zeros((2, 3)), "non-zero"),
+    ],
+)
+def test_relative_change_bad_input(features, reference, match):
+    with pytest.raises(ValueError, match=match):
+        relative_change(features, reference)
