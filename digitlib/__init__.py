@@ -16,11 +16,12 @@ from digitlib.data import (  # noqa: E402
     one_hot,
     preprocess,
     scale_images,
+    training_splits,
     validation_split_sizes,
 )
 from digitlib import operations  # noqa: E402
-from digitlib.models import feature_maps, simple_convnet  # noqa: E402
-from digitlib.notebook import glue  # noqa: E402
+from digitlib.models import ARCHITECTURES, build_model, feature_maps, simple_convnet  # noqa: E402
+from digitlib.notebook import glue, markdown_table, show_source  # noqa: E402
 from digitlib.plotting import (  # noqa: E402
     plot_class_counts,
     plot_digit_grid,
@@ -28,17 +29,26 @@ from digitlib.plotting import (  # noqa: E402
     plot_feature_maps,
     plot_filters,
     plot_image_grid,
+    plot_learning_curves,
     plot_lines,
 )
 from digitlib.reproducibility import set_seed  # noqa: E402
+from digitlib.training import Recipe, StopAtAccuracy, TrainingHistory, cache_dir, train  # noqa: E402
 
 __all__ = [
+    "ARCHITECTURES",
     "MNIST_PATH",
+    "Recipe",
+    "StopAtAccuracy",
+    "TrainingHistory",
     "add_channel_axis",
     "array_sha256",
+    "build_model",
+    "cache_dir",
     "feature_maps",
     "glue",
     "load_mnist",
+    "markdown_table",
     "one_hot",
     "operations",
     "plot_class_counts",
@@ -47,11 +57,15 @@ __all__ = [
     "plot_feature_maps",
     "plot_filters",
     "plot_image_grid",
+    "plot_learning_curves",
     "plot_lines",
     "preprocess",
     "scale_images",
     "set_seed",
+    "show_source",
     "simple_convnet",
+    "train",
+    "training_splits",
     "validation_split_sizes",
 ]
 __version__ = "0.1.0"

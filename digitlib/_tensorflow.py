@@ -19,28 +19,15 @@ import tempfile
 # absl's INFO lines, e.g. "I0000 00:00:1795321672.437268    3108 port.cc:153] oneDNN ..."
 _INFO_LINE = re.compile(r"^I\d{4} \d\d:\d\d:\d\d")
 _ABSL_BANNER = "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
-# A TensorFlow defect, logged once per process at ERROR level although nothing is wrong: with
-# op determinism on, tf.data rewrites the parallel `map` that Keras uses to feed NumPy arrays
-# into a sequential one, and copies an attribute the sequential op does not declare.
-DETERMINISM_REWRITE_LOG = (
-    "NodeDef mentions attribute use_unbounded_threadpool which is not in the op definition: "
-    "Op<name=MapDataset"
-)
-_determinism_warmed_up = False
 
 
-def is_noise(line: str, also_drop: tuple[str, ...] = ()) -> bool:
-    """True for an INFO-level TensorFlow log line, the absl banner, or a line containing
-    one of the ``also_drop`` messages; everything else is kept."""
-    return (
-        bool(_INFO_LINE.match(line))
-        or line.strip() == _ABSL_BANNER
-        or any(message in line for message in also_drop)
-    )
+def is_noise(line: str) -> bool:
+    """True for an INFO-level TensorFlow log line or the absl banner; everything else is kept."""
+    return bool(_INFO_LINE.match(line)) or line.strip() == _ABSL_BANNER
 
 
 @contextlib.contextmanager
-def _filter_fd2(also_drop: tuple[str, ...] = ()):
+def _filter_fd2():
     """Capture descriptor 2 for the duration, then re-emit all but the noise."""
     sys.stderr.flush()
     saved = os.dup(2)
@@ -55,7 +42,7 @@ def _filter_fd2(also_drop: tuple[str, ...] = ()):
             kept = [
                 line
                 for line in capture.read().decode(errors="replace").splitlines(keepends=True)
-                if not is_noise(line, also_drop)
+                if not is_noise(line)
             ]
             if kept:
                 sys.stderr.write("".join(kept))
@@ -79,25 +66,3 @@ def import_tensorflow():
 
         tensorflow.config.list_physical_devices()  # device discovery logs happen here too
     return tensorflow
-
-
-def enable_op_determinism() -> None:
-    """Make TensorFlow ops deterministic, absorbing the one spurious error line it causes.
-
-    TensorFlow logs :data:`DETERMINISM_REWRITE_LOG` the first time Keras feeds arrays to a
-    model with determinism on. A tiny prediction run here, with descriptor 2 filtered for
-    exactly that message, uses up that one-time log so chapters stay clean; any other
-    output still reaches stderr.
-    """
-    global _determinism_warmed_up
-    tf = import_tensorflow()
-    tf.config.experimental.enable_op_determinism()
-    if _determinism_warmed_up:
-        return
-    import keras
-    import numpy as np
-
-    with _filter_fd2(also_drop=(DETERMINISM_REWRITE_LOG,)):
-        probe = keras.Sequential([keras.Input((1,)), keras.layers.Identity()])
-        probe.predict(np.zeros((1, 1), dtype="float32"), verbose=0)
-    _determinism_warmed_up = True

@@ -155,3 +155,21 @@ def validation_split_sizes(num_samples: int, validation_split: float) -> tuple[i
             f"validation_split={validation_split} of {num_samples} examples leaves one part empty"
         )
     return num_train, num_samples - num_train
+
+
+def training_splits(validation_split: float = 0.1, train_size: int | None = None, path=None):
+    """The preprocessed training and validation parts of MNIST's training set.
+
+    The split is the one ``model.fit(x, y, validation_split=v)`` makes: the last part of
+    the 60,000 training images is held out for validation. ``train_size`` keeps only the
+    first ``train_size`` training images (the validation part stays whole), for
+    experiments on less data. Returns ``((x_train, y_train), (x_val, y_val))``.
+    """
+    (images, labels), _ = load_mnist(path)
+    num_train, _ = validation_split_sizes(len(images), validation_split)
+    if train_size is None:
+        train_size = num_train
+    if isinstance(train_size, bool) or not isinstance(train_size, int) or not 1 <= train_size <= num_train:
+        raise ValueError(f"train_size must be an int in 1..{num_train}, got {train_size!r}")
+    x, y = preprocess(images, labels)
+    return (x[:train_size], y[:train_size]), (x[num_train:], y[num_train:])

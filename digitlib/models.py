@@ -16,13 +16,15 @@ def _check_shape(input_shape, num_classes):
     return shape
 
 
-def simple_convnet(input_shape=(28, 28, 1), num_classes: int = 10) -> keras.Model:
+def simple_convnet(input_shape=(28, 28, 1), num_classes: int = 10, dropout: float = 0.5) -> keras.Model:
     """The book's model: François Chollet's simple MNIST convnet (34,826 parameters).
 
     Conv2D(32, 3x3, relu) -> MaxPooling(2) -> Conv2D(64, 3x3, relu) -> MaxPooling(2)
-    -> Flatten -> Dropout(0.5) -> Dense(num_classes, softmax). Uncompiled.
+    -> Flatten -> Dropout(``dropout``) -> Dense(num_classes, softmax). Uncompiled.
     """
     shape = _check_shape(input_shape, num_classes)
+    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
+        raise ValueError(f"dropout must be a rate in [0, 1), got {dropout!r}")
     return keras.Sequential(
         [
             keras.Input(shape=shape),
@@ -31,11 +33,25 @@ def simple_convnet(input_shape=(28, 28, 1), num_classes: int = 10) -> keras.Mode
             layers.Conv2D(64, kernel_size=(3, 3), activation="relu", name="conv2"),
             layers.MaxPooling2D(pool_size=(2, 2), name="pool2"),
             layers.Flatten(name="flatten"),
-            layers.Dropout(0.5, name="dropout"),
+            layers.Dropout(dropout, name="dropout"),
             layers.Dense(num_classes, activation="softmax", name="classifier"),
         ],
         name="simple_convnet",
     )
+
+
+#: The architectures :func:`digitlib.train` can build, by name.
+ARCHITECTURES = {"simple_convnet": simple_convnet}
+
+
+def build_model(name: str, **options) -> keras.Model:
+    """Build the architecture ``name`` from :data:`ARCHITECTURES` with keyword ``options``."""
+    if name not in ARCHITECTURES:
+        raise ValueError(f"unknown architecture {name!r}; choose one of {sorted(ARCHITECTURES)}")
+    try:
+        return ARCHITECTURES[name](**options)
+    except TypeError as error:  # an option the builder does not take
+        raise ValueError(f"bad options for architecture {name!r}: {error}") from None
 
 
 def feature_maps(model: keras.Model, images, layer_name: str):

@@ -16,3 +16,38 @@ def glue(name: str, value, display: bool = False) -> None:
     except ImportError:
         return
     myst_glue(name, value, display=display)
+
+
+def show_source(obj):
+    """Show the source code of a digitlib function or class in the notebook, so a
+    chapter can show exactly the code it runs instead of a copy of it."""
+    import inspect
+
+    from IPython.display import Markdown
+
+    try:
+        source = inspect.getsource(obj)
+    except (TypeError, OSError):
+        raise ValueError(f"no source code is available for {obj!r}") from None
+    return Markdown(f"```python\n{source.rstrip()}\n```")
+
+
+def markdown_table(columns, rows):
+    """A Markdown table (an IPython ``Markdown`` object) with the header ``columns`` and
+    one line per row; cells are written with ``str``, so format numbers beforehand.
+    Display it in the notebook or ``glue`` it into the prose."""
+    from IPython.display import Markdown
+
+    columns = [str(c) for c in columns]
+    rows = [[str(cell) for cell in row] for row in rows]
+    if not columns:
+        raise ValueError("a table needs at least one column")
+    for row in rows:
+        if len(row) != len(columns):
+            raise ValueError(f"row {row} has {len(row)} cells but there are {len(columns)} columns")
+    for cell in columns + [cell for row in rows for cell in row]:
+        if "|" in cell or "\n" in cell:
+            raise ValueError(f"table cells cannot contain '|' or line breaks: {cell!r}")
+    lines = ["| " + " | ".join(columns) + " |", "|" + "|".join(" --- " for _ in columns) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return Markdown("\n".join(lines))

@@ -195,3 +195,39 @@ def plot_class_counts(labels, title: str = "Images per digit", num_classes: int 
     ax.set_ylim(0, counts.max() * 1.12)
     ax.set_title(title)
     return fig
+
+
+def _history_dict(history) -> dict:
+    """The per-epoch metrics of a Keras ``History``, a :class:`digitlib.TrainingHistory`
+    or a plain ``{"loss": [...], ...}`` dict."""
+    values = getattr(history, "history", history)
+    if not isinstance(values, dict):
+        raise ValueError(f"history must be a training history or a dict of per-epoch lists, got {type(history).__name__}")
+    return values
+
+
+def plot_learning_curves(history, title: str = "Learning curves"):
+    """Loss and accuracy per epoch, training against validation, side by side."""
+    values = _history_dict(history)
+    needed = ["loss", "val_loss", "accuracy", "val_accuracy"]
+    missing = [name for name in needed if name not in values]
+    if missing:
+        raise ValueError(f"history lacks {missing}; it has {sorted(values)}")
+    lengths = {len(values[name]) for name in needed}
+    if len(lengths) != 1 or 0 in lengths:
+        raise ValueError("history's loss and accuracy lists must be non-empty and equally long")
+    epochs = np.arange(1, lengths.pop() + 1)
+    fig = _new_figure((10, 4))
+    axes = fig.subplots(1, 2)
+    training, validation = plt.get_cmap(CMAP)([0.15, 0.75])
+    for ax, metric in zip(axes, ["loss", "accuracy"]):
+        ax.plot(epochs, values[metric], marker="o", color=training, label="training")
+        ax.plot(epochs, values["val_" + metric], marker="s", color=validation, label="validation")
+        ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric)
+        ax.set_title(metric.capitalize())
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle(title)
+    return fig

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from digitlib._tensorflow import DETERMINISM_REWRITE_LOG, is_noise
+from digitlib._tensorflow import is_noise
 
 INFO = "I0000 00:00:1795321672.437268    3108 port.cc:153] oneDNN custom operations are on."
 WARNING = "W0000 00:00:1795321672.437268    3108 thing.cc:1] something real went wrong"
@@ -21,20 +21,19 @@ def test_only_info_lines_and_the_banner_count_as_noise():
     assert is_noise(INFO + "\n") and is_noise(BANNER + "\n")
     assert not is_noise(WARNING) and not is_noise(ERROR)
     assert not is_noise("Traceback (most recent call last):")
-    rewrite = f"E0000 00:00:1.0    1 node_def_util.cc:682] {DETERMINISM_REWRITE_LOG}; signature=..."
-    assert not is_noise(rewrite)  # dropped only where asked for, during the warm-up
-    assert is_noise(rewrite, also_drop=(DETERMINISM_REWRITE_LOG,))
-    assert not is_noise(ERROR, also_drop=(DETERMINISM_REWRITE_LOG,))
 
 
 def test_seeding_training_and_predicting_print_nothing_on_stderr():
+    # The pause matters: TensorFlow rate-limits some log lines to one per 5 seconds, so a
+    # line that recurs (as the op-determinism rewrite's did) shows only after a pause.
     result = _run(
-        "import digitlib, keras, numpy as np\n"
+        "import digitlib, keras, numpy as np, time\n"
         "digitlib.set_seed(0)\n"
         "m = digitlib.simple_convnet()\n"
         "m.compile('adam', 'categorical_crossentropy')\n"
         "x, y = np.zeros((8, 28, 28, 1), 'float32'), np.eye(10)[np.arange(8)]\n"
         "m.fit(x, y, validation_split=0.25, verbose=0)\n"
+        "time.sleep(6)\n"
         "m.evaluate(x, y, verbose=0)\n"
         "m.predict(x, verbose=0)\n"
         "print('ok')\n"

@@ -1,0 +1,342 @@
+"""Training that the whole book shares: one recipe, one seeded run, one cache entry.
+
+:func:`train` trains the model a :class:`Recipe` describes on MNIST, seeded and
+deterministic, and keeps the trained model (``.keras``) and its history on disk. Any
+chapter that asks for the same recipe later gets them back in seconds. The cache key
+covers everything that changes the result: the recipe, the data's checksums, the
+TensorFlow, Keras and NumPy versions and digitlib's own training code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import hashlib
+import json
+import math
+import os
+import platform
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from digitlib import data, models
+from digitlib.reproducibility import set_seed
+
+#: Environment variable naming the cache directory.
+CACHE_ENV = "DIGITLIB_CACHE"
+_ENTRY_FILES = ("model.keras", "history.json")
+
+
+class StopAtAccuracy(keras.callbacks.Callback):
+    """Stop training at the end of the first epoch whose ``monitor`` reaches ``target``."""
+
+    def __init__(self, target: float, monitor: str = "val_accuracy"):
+        super().__init__()
+        if isinstance(target, bool) or not isinstance(target, (int, float)) or not 0 < target <= 1:
+            raise ValueError(f"target must be an accuracy in (0, 1], got {target!r}")
+        if not isinstance(monitor, str) or not monitor:
+            raise ValueError(f"monitor must name a logged metric, got {monitor!r}")
+        self.target = float(target)
+        self.monitor = monitor
+        self.stopped_epoch = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.monitor not in (logs or {}):
+            raise ValueError(f"StopAtAccuracy: the training logs have no {self.monitor!r}; they have {sorted(logs or {})}")
+        if logs[self.monitor] >= self.target:
+            self.stopped_epoch = epoch + 1
+            self.model.stop_training = True
+            print(f"Stopping: {self.monitor} {logs[self.monitor]:.4f} reached the target "
+                  f"{self.target} after epoch {epoch + 1}.")
+
+
+class EpochLog(keras.callbacks.Callback):
+    """Print one line per epoch, in the style of Keras's ``verbose=2``, and keep the lines
+    and each epoch's seconds."""
+
+    def __init__(self, epochs: int, echo: bool = True):
+        super().__init__()
+        self.epochs = epochs
+        self.echo = echo
+        self.lines: list[str] = []
+        self.seconds: list[float] = []
+        self._start = 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        seconds = time.perf_counter() - self._start
+        self.seconds.append(seconds)
+        metrics = " - ".join(f"{name}: {value:.4f}" for name, value in sorted((logs or {}).items()))
+        line = f"Epoch {epoch + 1}/{self.epochs} - {seconds:.1f}s - {metrics}"
+        self.lines.append(line)
+        if self.echo:
+            print(line, flush=True)
+
+
+_CALLBACKS = {"early_stopping": keras.callbacks.EarlyStopping, "stop_at_accuracy": StopAtAccuracy}
+
+
+def _positive_int(value, name):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    """Everything that decides a training run's result.
+
+    ``model`` names an architecture in :data:`digitlib.models.ARCHITECTURES` and
+    ``model_options`` are its keyword arguments. ``callbacks`` maps
+    ``"early_stopping"`` (Keras's ``EarlyStopping``) or ``"stop_at_accuracy"``
+    (:class:`StopAtAccuracy`) to their keyword arguments. ``train_size`` trains on the
+    first ``train_size`` training images only; the validation part is always the whole
+    last ``validation_split`` of the 60,000.
+    """
+
+    model: str = "simple_convnet"
+    model_options: dict = dataclasses.field(default_factory=dict)
+    optimizer: str = "adam"
+    learning_rate: float = 0.001
+    loss: str = "categorical_crossentropy"
+    batch_size: int = 128
+    epochs: int = 15
+    validation_split: float = 0.1
+    seed: int = 0
+    train_size: int | None = None
+    callbacks: dict = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.model not in models.ARCHITECTURES:
+            raise ValueError(f"unknown model {self.model!r}; choose one of {sorted(models.ARCHITECTURES)}")
+        for name in ("model_options", "callbacks"):
+            if not isinstance(getattr(self, name), dict):
+                raise ValueError(f"{name} must be a dict, got {getattr(self, name)!r}")
+        unknown = sorted(set(self.callbacks) - set(_CALLBACKS))
+        if unknown:
+            raise ValueError(f"unknown callbacks {unknown}; choose from {sorted(_CALLBACKS)}")
+        for name, options in self.callbacks.items():
+            if not isinstance(options, dict):
+                raise ValueError(f"the options of callback {name!r} must be a dict, got {options!r}")
+        _positive_int(self.batch_size, "batch_size")
+        _positive_int(self.epochs, "epochs")
+        if self.train_size is not None:
+            _positive_int(self.train_size, "train_size")
+        lr = self.learning_rate
+        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < math.inf:
+            raise ValueError(f"learning_rate must be a positive number, got {lr!r}")
+        if not isinstance(self.validation_split, float) or not 0 < self.validation_split < 1:
+            raise ValueError(f"validation_split must be a float strictly between 0 and 1, got {self.validation_split!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**32:
+            raise ValueError(f"seed must be an int in 0..2**32-1, got {self.seed!r}")
+        for name, module in (("optimizer", keras.optimizers), ("loss", keras.losses)):
+            try:
+                module.get(getattr(self, name))
+            except (ValueError, TypeError):
+                raise ValueError(f"unknown {name} {getattr(self, name)!r}") from None
+        try:
+            json.dumps(dataclasses.asdict(self), allow_nan=False)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"a recipe must hold plain JSON values only: {error}") from None
+
+    def replace(self, **changes) -> Recipe:
+        """A copy of this recipe with some fields changed."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass
+class TrainingHistory:
+    """What a training run recorded, whether it just ran or came from the cache.
+
+    ``history`` has the same layout as Keras's ``History.history``: one list of
+    per-epoch values per metric, e.g. ``history["val_loss"]``.
+    """
+
+    history: dict
+    epoch_seconds: list
+    log: list
+    recipe: Recipe
+    key: str
+    trained_on: str
+    from_cache: bool = False
+
+    @property
+    def epochs_run(self) -> int:
+        return len(self.epoch_seconds)
+
+    @property
+    def seconds(self) -> float:
+        """Total training time of the run, in seconds."""
+        return float(sum(self.epoch_seconds))
+
+
+def cache_dir() -> Path:
+    """Where trained models are kept: ``$DIGITLIB_CACHE``, else ``~/.cache/digitlib``
+    (under ``$XDG_CACHE_HOME`` when that is set). The book build and the tests share it."""
+    configured = os.environ.get(CACHE_ENV)
+    if configured:
+        return Path(configured).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "digitlib"
+
+
+def _code_digest() -> str:
+    digest = hashlib.sha256()
+    for module in (data, models):
+        digest.update(Path(module.__file__).read_bytes())
+    digest.update(Path(__file__).read_bytes())
+    return digest.hexdigest()
+
+
+def cache_key(recipe: Recipe) -> str:
+    """The hex digest that names ``recipe``'s cache entry."""
+    import tensorflow as tf
+
+    inputs = {
+        "recipe": recipe.to_dict(),
+        "data": data.MNIST_SHA256,
+        "versions": {"tensorflow": tf.__version__, "keras": keras.__version__, "numpy": np.__version__},
+        "digitlib_code": _code_digest(),
+    }
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+
+
+def compile_and_fit(model, recipe: Recipe, train, validation, callbacks=()):
+    """Compile ``model`` and fit it as ``recipe`` says: the plain Keras calls."""
+    optimizer = keras.optimizers.get({"class_name": recipe.optimizer, "config": {"learning_rate": recipe.learning_rate}})
+    model.compile(optimizer=optimizer, loss=recipe.loss, metrics=["accuracy"])
+    (x_train, y_train), (x_val, y_val) = train, validation
+    return model.fit(
+        x_train,
+        y_train,
+        batch_size=recipe.batch_size,
+        epochs=recipe.epochs,
+        validation_data=(x_val, y_val),
+        callbacks=list(callbacks),
+        verbose=0,  # EpochLog prints one line per epoch instead
+    )
+
+
+def _make_callbacks(recipe: Recipe):
+    made = []
+    for name, options in recipe.callbacks.items():
+        try:
+            made.append(_CALLBACKS[name](**options))
+        except TypeError as error:
+            raise ValueError(f"bad options for callback {name!r}: {error}") from None
+    return made
+
+
+def _run(recipe: Recipe, key: str, echo: bool):
+    """Train from scratch; returns the model and its :class:`TrainingHistory`."""
+    callbacks = _make_callbacks(recipe)
+    train_part, validation_part = data.training_splits(recipe.validation_split, recipe.train_size)
+    set_seed(recipe.seed)
+    model = models.build_model(recipe.model, **recipe.model_options)
+    log = EpochLog(recipe.epochs, echo=echo)
+    keras_history = compile_and_fit(model, recipe, train_part, validation_part, callbacks + [log])
+    history = {name: [float(v) for v in values] for name, values in keras_history.history.items()}
+    trained_on = f"{datetime.date.today().isoformat()}, {platform.machine()}, {os.cpu_count()} CPU cores"
+    return model, TrainingHistory(history, log.seconds, log.lines, recipe, key, trained_on)
+
+
+def _file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _save_entry(entry: Path, model, history: TrainingHistory) -> None:
+    """Write the entry into a temporary directory beside it, then rename it into place,
+    so an interrupted write never leaves a partial entry under the real name."""
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".partial-", dir=entry.parent))
+    try:
+        model.save(staging / "model.keras")
+        record = {k: v for k, v in dataclasses.asdict(history).items() if k not in ("recipe", "from_cache")}
+        (staging / "history.json").write_text(json.dumps(record, indent=1))
+        manifest = {
+            "recipe": history.recipe.to_dict(),
+            "sha256": {name: _file_sha256(staging / name) for name in _ENTRY_FILES},
+        }
+        (staging / "entry.json").write_text(json.dumps(manifest, indent=1))
+        try:
+            os.rename(staging, entry)
+        except OSError:
+            if not entry.is_dir():
+                raise
+            # another process finished the same entry first; keep theirs
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)  # gone already after a rename
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
+
+
+def _load_entry(entry: Path, recipe: Recipe):
+    """Load a complete, unaltered entry; raise ``ValueError`` saying what is wrong otherwise."""
+    try:
+        manifest = json.loads((entry / "entry.json").read_text())
+        expected = manifest["sha256"]
+        for name in _ENTRY_FILES:
+            if _file_sha256(entry / name) != expected[name]:
+                raise ValueError(f"{name} does not match its checksum")
+        record = json.loads((entry / "history.json").read_text())
+        model = keras.saving.load_model(entry / "model.keras")
+        history = TrainingHistory(recipe=recipe, from_cache=True, **record)
+    except ValueError:
+        raise
+    except Exception as error:  # missing file, bad JSON, a .keras file Keras cannot read
+        raise ValueError(f"{type(error).__name__}: {error}") from None
+    if manifest.get("recipe") != json.loads(json.dumps(recipe.to_dict())) or history.key != entry.name.rsplit("-", 1)[-1]:
+        raise ValueError("it was written for another recipe")
+    return model, history
+
+
+def _format_seconds(seconds: float) -> str:
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest} s" if minutes else f"{seconds:.1f} s"
+
+
+def train(recipe: Recipe | None = None, *, verbose: int = 1, use_cache: bool = True):
+    """Train the model ``recipe`` describes on MNIST, or load it from the cache.
+
+    Returns ``(model, history)``: the trained, compiled Keras model and its
+    :class:`TrainingHistory`. With ``verbose=1`` a fresh run prints one line per epoch
+    and a cached one prints its original log. A damaged cache entry is reported,
+    removed and trained again. ``use_cache=False`` neither reads nor writes the cache.
+    """
+    recipe = Recipe() if recipe is None else recipe
+    if not isinstance(recipe, Recipe):
+        raise ValueError(f"recipe must be a digitlib.Recipe, got {type(recipe).__name__}")
+    if verbose not in (0, 1):
+        raise ValueError(f"verbose must be 0 or 1, got {verbose!r}")
+    key = cache_key(recipe)
+    entry = cache_dir() / f"{recipe.model}-{key}"
+    if use_cache and entry.exists():
+        try:
+            model, history = _load_entry(entry, recipe)
+        except ValueError as problem:
+            print(f"The cache entry {entry} is damaged ({problem}); training again.")
+            _remove(entry)
+        else:
+            if verbose:
+                print(f"Loaded from the cache: trained in {_format_seconds(history.seconds)} "
+                      f"on {history.trained_on}. Its training log:")
+                print("\n".join(history.log), flush=True)
+            return model, history
+    model, history = _run(recipe, key, echo=bool(verbose))
+    if use_cache:
+        _save_entry(entry, model, history)
+    return model, history
