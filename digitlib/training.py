@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import hashlib
+import inspect
 import json
 import math
 import os
@@ -121,9 +122,11 @@ class Recipe:
         unknown = sorted(set(self.callbacks) - set(_CALLBACKS))
         if unknown:
             raise ValueError(f"unknown callbacks {unknown}; choose from {sorted(_CALLBACKS)}")
-        for name, options in self.callbacks.items():
-            if not isinstance(options, dict):
-                raise ValueError(f"the options of callback {name!r} must be a dict, got {options!r}")
+        _make_callbacks(self.callbacks)  # bad options fail here, not after the data loads
+        try:
+            inspect.signature(models.ARCHITECTURES[self.model]).bind(**self.model_options)
+        except TypeError as error:
+            raise ValueError(f"bad model_options for {self.model!r}: {error}") from None
         _positive_int(self.batch_size, "batch_size")
         _positive_int(self.epochs, "epochs")
         if self.train_size is not None:
@@ -226,9 +229,11 @@ def compile_and_fit(model, recipe: Recipe, train, validation, callbacks=()):
     )
 
 
-def _make_callbacks(recipe: Recipe):
+def _make_callbacks(specs: dict) -> list:
     made = []
-    for name, options in recipe.callbacks.items():
+    for name, options in specs.items():
+        if not isinstance(options, dict):
+            raise ValueError(f"the options of callback {name!r} must be a dict, got {options!r}")
         try:
             made.append(_CALLBACKS[name](**options))
         except TypeError as error:
@@ -238,7 +243,7 @@ def _make_callbacks(recipe: Recipe):
 
 def _run(recipe: Recipe, key: str, echo: bool):
     """Train from scratch; returns the model and its :class:`TrainingHistory`."""
-    callbacks = _make_callbacks(recipe)
+    callbacks = _make_callbacks(recipe.callbacks)
     train_part, validation_part = data.training_splits(recipe.validation_split, recipe.train_size)
     set_seed(recipe.seed)
     model = models.build_model(recipe.model, **recipe.model_options)

@@ -162,3 +162,29 @@ def test_validation_split_sizes_match_keras(n, fraction):
 def test_validation_split_sizes_rejects_bad_arguments(n, fraction):
     with pytest.raises(ValueError):
         validation_split_sizes(n, fraction)
+
+
+def test_training_splits_hold_out_the_last_images_like_keras(mnist):
+    (x_train, y_train), _ = mnist
+    (x_fit, y_fit), (x_val, y_val) = digitlib.training_splits(0.1)
+    assert x_fit.shape == (54000, 28, 28, 1) and x_val.shape == (6000, 28, 28, 1)
+    assert y_fit.shape == (54000, 10) and y_val.shape == (6000, 10)
+    np.testing.assert_array_equal(y_val.argmax(axis=1), y_train[54000:])
+    np.testing.assert_array_equal(x_fit[-1, :, :, 0], x_train[53999] / np.float32(255))
+
+
+def test_training_splits_train_size_keeps_the_whole_validation_part(mnist):
+    (x_train, y_train), _ = mnist
+    (x_fit, y_fit), (x_val, _) = digitlib.training_splits(0.1, train_size=500)
+    assert len(x_fit) == 500 and len(x_val) == 6000
+    np.testing.assert_array_equal(y_fit.argmax(axis=1), y_train[:500])
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [({"train_size": 0}, "train_size"), ({"train_size": 54001}, "1..54000"), ({"train_size": 10.0}, "train_size"),
+     ({"validation_split": 0}, "validation_split")],
+)
+def test_training_splits_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        digitlib.training_splits(**kwargs)

@@ -72,3 +72,25 @@ def test_feature_maps_are_the_layer_outputs():
 def test_feature_maps_bad_input(images, layer, message):
     with pytest.raises(ValueError, match=message):
         digitlib.feature_maps(digitlib.simple_convnet(), images, layer)
+
+
+@pytest.mark.parametrize("rate", [0.0, 0.25])
+def test_simple_convnet_dropout_rate(rate):
+    model = digitlib.simple_convnet(dropout=rate)
+    assert model.get_layer("dropout").rate == rate
+    assert model.count_params() == 34826  # dropout has no parameters
+
+
+@pytest.mark.parametrize("rate", [-0.1, 1.0, "0.5", True])
+def test_simple_convnet_bad_dropout(rate):
+    with pytest.raises(ValueError, match="dropout"):
+        digitlib.simple_convnet(dropout=rate)
+
+
+def test_build_model_by_name():
+    assert digitlib.build_model("simple_convnet", dropout=0.25).get_layer("dropout").rate == 0.25
+    assert set(digitlib.ARCHITECTURES) >= {"simple_convnet"}
+    with pytest.raises(ValueError, match="unknown architecture 'lenet7'"):
+        digitlib.build_model("lenet7")
+    with pytest.raises(ValueError, match="bad options"):
+        digitlib.build_model("simple_convnet", width=3)

@@ -158,3 +158,40 @@ def test_lines_labels_and_legend():
         plotting.plot_lines([0, 1], {"a": [1, 2, 3]}, "x", "y", "t")
     with pytest.raises(ValueError, match="at least one"):
         plotting.plot_lines([0, 1], {}, "x", "y", "t")
+
+
+def test_learning_curves_plot_training_against_validation_per_epoch():
+    values = {"loss": [0.5, 0.3, 0.2], "val_loss": [0.4, 0.3, 0.35],
+              "accuracy": [0.8, 0.9, 0.95], "val_accuracy": [0.85, 0.9, 0.91]}
+    fig = plotting.plot_learning_curves(values, title="Curves")
+    loss_ax, accuracy_ax = fig.axes
+    assert fig.get_suptitle() == "Curves"
+    for ax, metric in [(loss_ax, "loss"), (accuracy_ax, "accuracy")]:
+        assert (ax.get_xlabel(), ax.get_ylabel()) == ("epoch", metric)
+        training, validation = ax.lines
+        assert (training.get_label(), validation.get_label()) == ("training", "validation")
+        np.testing.assert_array_equal(training.get_xdata(), [1, 2, 3])  # epochs count from 1
+        np.testing.assert_array_equal(training.get_ydata(), values[metric])
+        np.testing.assert_array_equal(validation.get_ydata(), values["val_" + metric])
+
+
+def test_learning_curves_accept_a_history_object():
+    class History:  # Keras's History and digitlib's TrainingHistory both keep .history
+        history = {"loss": [1.0], "val_loss": [1.1], "accuracy": [0.5], "val_accuracy": [0.4]}
+
+    fig = plotting.plot_learning_curves(History())
+    assert len(fig.axes[0].lines[0].get_xdata()) == 1
+
+
+@pytest.mark.parametrize(
+    "history, message",
+    [
+        ([0.1, 0.2], "history must be"),
+        ({"loss": [0.1], "val_loss": [0.2]}, "lacks"),
+        ({"loss": [0.1, 0.2], "val_loss": [0.2], "accuracy": [0.9], "val_accuracy": [0.9]}, "equally long"),
+        ({"loss": [], "val_loss": [], "accuracy": [], "val_accuracy": []}, "non-empty"),
+    ],
+)
+def test_learning_curves_bad_input(history, message):
+    with pytest.raises(ValueError, match=message):
+        plotting.plot_learning_curves(history)

@@ -1,0 +1,39 @@
+"""digitlib.notebook: glue, source listings and tables for the chapters."""
+
+from __future__ import annotations
+
+import pytest
+
+import digitlib
+
+
+def test_show_source_lists_the_real_code_as_python():
+    listing = digitlib.show_source(digitlib.training.compile_and_fit).data
+    assert listing.startswith("```python\ndef compile_and_fit(")
+    assert "model.fit(" in listing and "model.compile(" in listing
+    assert listing.endswith("\n```")
+
+
+def test_show_source_refuses_objects_without_source():
+    with pytest.raises(ValueError, match="no source code"):
+        digitlib.show_source(len)
+
+
+def test_markdown_table():
+    table = digitlib.markdown_table(["rate", "loss"], [[0.5, "0.1234"], ["0", 1]]).data
+    assert table.splitlines() == ["| rate | loss |", "| --- | --- |", "| 0.5 | 0.1234 |", "| 0 | 1 |"]
+
+
+@pytest.mark.parametrize(
+    "columns, rows, message",
+    [([], [], "at least one column"), (["a", "b"], [[1]], "has 1 cells"), (["a"], [["x|y"]], "cannot contain")],
+)
+def test_markdown_table_bad_input(columns, rows, message):
+    with pytest.raises(ValueError, match=message):
+        digitlib.markdown_table(columns, rows)
+
+
+@pytest.mark.parametrize("name", ["", "two words", "1st", 3])
+def test_glue_needs_an_identifier(name):
+    with pytest.raises(ValueError, match="glue name"):
+        digitlib.glue(name, 1)
