@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, book_config, code_cells, read_notebook, toc_chapters
+from conftest import ROOT, book_config, code_cells, glued_values, read_notebook, toc_chapters
 
 
 @pytest.fixture(scope="module")
@@ -76,3 +76,11 @@ def test_glued_numbers_reach_the_page(built_book):
     text = re.sub(r"<[^>]+>", "", _page(html, ROOT / "chapters" / "01_mnist_dataset.ipynb"))
     assert re.search(r"There are 60,000 training images and 10,000 test images", text)
     assert "fits its weights on\n54,000" in text or re.search(r"fits its weights on\s+54,000", text)
+
+
+def test_the_book_model_reaches_99_percent_on_the_test_set(built_book):
+    """The training chapter's real run (its full parameters) meets the book's bar."""
+    html, _ = built_book
+    executed = read_notebook(html.parent / "jupyter_execute" / "chapters" / "04_training.ipynb")
+    accuracy = glued_values(executed)["test_accuracy"]
+    assert accuracy >= 0.990, accuracy

@@ -102,8 +102,22 @@ def test_every_figure_has_alt_text(chapter):
 # --- executed by papermill with quick parameters --------------------------------------------
 
 
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory):
+    """A model cache of the tests' own for the quick runs (papermill and nbval), so quick
+    models never mix with the book's; the full build in test_book uses the shared one."""
+    folder = tmp_path_factory.mktemp("models")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DIGITLIB_CACHE", str(folder))  # kernels inherit it
+        yield folder
+
+
+def _cache_snapshot(folder):
+    return {p.relative_to(folder): p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()}
+
+
 @pytest.fixture(scope="module")
-def executed(chapter, tmp_path_factory):
+def executed(chapter, tmp_path_factory, model_cache):
     nb = read_notebook(chapter)
     output = tmp_path_factory.mktemp(chapter.stem) / chapter.name
     return papermill.execute_notebook(
@@ -143,6 +157,21 @@ def test_glued_facts_are_right(chapter, executed, mnist):
         index = glued["example_index"]
         assert glued["example_label"] == int(y_train[index])
         assert glued["example_background"] == int((x_train[index] == 0).sum())
+
+
+TRAINING_CHAPTERS = [c for c in CHAPTERS if "digitlib.train(" in c.read_text()]
+
+
+@pytest.mark.parametrize("chapter", TRAINING_CHAPTERS, indirect=True, ids=chapter_id)
+def test_a_rerun_takes_its_models_from_the_cache(chapter, executed, model_cache, tmp_path):
+    before = _cache_snapshot(model_cache)
+    assert before, "the first run cached no model"
+    again = papermill.execute_notebook(
+        str(chapter), str(tmp_path / chapter.name), parameters=quick_parameters(read_notebook(chapter)),
+        kernel_name="python3", cwd=str(chapter.parent), progress_bar=False,
+    )
+    assert _cache_snapshot(model_cache) == before, "the rerun trained or rewrote a cached model"
+    assert glued_values(again) == glued_values(executed)  # the same numbers, from the cache
 
 
 # --- pinned outputs checked by nbval --------------------------------------------------------

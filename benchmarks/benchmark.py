@@ -1,0 +1,173 @@
+"""Speed figures for the README: training throughput and book build times.
+
+    python benchmarks/benchmark.py throughput   # digitlib.train against plain model.fit
+    python benchmarks/benchmark.py build        # cold build, warm rebuild, re-execution
+    python benchmarks/benchmark.py all
+
+Run it on a quiet machine: each figure is a wall-clock time. Throughput alternates the two
+paths over several rounds and compares medians, so a burst of load elsewhere hits both.
+Prints Markdown tables; ``--json FILE`` also writes the raw numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _plain_fit(epochs: int) -> None:
+    """What the classic tutorials write: arrays in, validation_split, model.fit."""
+    import keras
+
+    import digitlib
+
+    (x, y), _ = digitlib.load_mnist()
+    x, y = digitlib.preprocess(x, y)
+    digitlib.set_seed(0)
+    model = digitlib.simple_convnet()
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.001), loss="categorical_crossentropy",
+                  metrics=["accuracy"])
+    model.fit(x, y, batch_size=128, epochs=epochs, validation_split=0.1, verbose=0)
+
+
+def _digitlib_train(epochs: int) -> None:
+    import digitlib
+
+    digitlib.train(digitlib.Recipe(epochs=epochs), use_cache=False, verbose=0)
+
+
+def throughput(epochs: int, rounds: int) -> dict:
+    """Images per second of training the book's model (54,000 images an epoch, with its
+    validation pass) along each path, from loading the data to a trained model."""
+    import digitlib
+
+    images = digitlib.validation_split_sizes(60000, 0.1)[0] * epochs
+    _plain_fit(1)  # warm-up: imports, the first graph tracing
+    paths = {"digitlib.train": _digitlib_train, "plain model.fit": _plain_fit}
+    seconds = {name: [] for name in paths}
+    for round_number in range(rounds):
+        order = list(paths) if round_number % 2 == 0 else list(reversed(paths))
+        for name in order:
+            start = time.perf_counter()
+            paths[name](epochs)
+            seconds[name].append(time.perf_counter() - start)
+            print(f"round {round_number + 1}: {name}: {images / seconds[name][-1]:,.0f} images/s", flush=True)
+
+    with tempfile.TemporaryDirectory() as folder:  # a cache hit: load instead of training
+        os.environ[digitlib.training.CACHE_ENV] = folder
+        recipe = digitlib.Recipe(epochs=1)
+        digitlib.train(recipe, verbose=0)
+        start = time.perf_counter()
+        digitlib.train(recipe, verbose=0)
+        cache_hit = time.perf_counter() - start
+        del os.environ[digitlib.training.CACHE_ENV]
+
+    rates = {name: images / statistics.median(values) for name, values in seconds.items()}
+    return {
+        "epochs": epochs,
+        "rounds": rounds,
+        "images_per_second": rates,
+        "seconds": seconds,
+        "ratio": rates["digitlib.train"] / rates["plain model.fit"],
+        "cache_hit_seconds": cache_hit,
+    }
+
+
+def _build(path_output: Path, cache: Path) -> tuple[float, dict]:
+    environment = dict(os.environ, **{"DIGITLIB_CACHE": str(cache)})
+    command = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(ROOT),
+               "--path-output", str(path_output), "-W", "-n", "--keep-going"]
+    start = time.perf_counter()
+    result = subprocess.run(command, capture_output=True, text=True, env=environment)
+    elapsed = time.perf_counter() - start
+    if result.returncode != 0:
+        sys.exit(f"the build failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    executed = {
+        name: float(seconds)
+        for name, seconds in re.findall(r"(\S+): Executed notebook in ([\d.]+) seconds", result.stdout)
+    }
+    return elapsed, executed
+
+
+def build_times() -> dict:
+    """A cold build (empty build folder and model cache), a warm rebuild (nothing
+    changed) and a re-execution (empty build folder, warm model cache)."""
+    with tempfile.TemporaryDirectory() as folder:
+        folder = Path(folder)
+        cold, cold_chapters = _build(folder / "book", folder / "models")
+        warm, _ = _build(folder / "book", folder / "models")
+        shutil.rmtree(folder / "book")
+        reexecute, reexecute_chapters = _build(folder / "book", folder / "models")
+    return {
+        "cold_seconds": cold,
+        "cold_chapters": cold_chapters,
+        "warm_seconds": warm,
+        "reexecute_seconds": reexecute,
+        "reexecute_chapters": reexecute_chapters,
+    }
+
+
+def _minutes(seconds: float) -> str:
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest} s" if minutes else f"{seconds:.1f} s"
+
+
+def report(results: dict) -> str:
+    lines = []
+    if "throughput" in results:
+        t = results["throughput"]
+        lines += [
+            f"Training throughput, book model, batch 128 ({t['epochs']} epochs, median of {t['rounds']} rounds):",
+            "",
+            "| Path | Images per second |",
+            "| --- | --- |",
+            *[f"| {name} | {rate:,.0f} |" for name, rate in t["images_per_second"].items()],
+            f"| ratio (target >= 1.0) | {t['ratio']:.3f} |",
+            f"| digitlib.train from the cache | {t['cache_hit_seconds']:.2f} s |",
+            "",
+        ]
+    if "build" in results:
+        b = results["build"]
+        chapters = ", ".join(f"{Path(k).name} {_minutes(v)}" for k, v in b["cold_chapters"].items())
+        lines += [
+            "| Build | Time |",
+            "| --- | --- |",
+            f"| cold (empty build folder and model cache; target < 20 min) | {_minutes(b['cold_seconds'])} |",
+            f"| warm rebuild, nothing changed (target < 60 s) | {_minutes(b['warm_seconds'])} |",
+            f"| empty build folder, models cached | {_minutes(b['reexecute_seconds'])} |",
+            "",
+            f"Cold execution per chapter: {chapters}.",
+        ]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("what", choices=["throughput", "build", "all"])
+    parser.add_argument("--epochs", type=int, default=2, help="epochs per throughput run (default 2)")
+    parser.add_argument("--rounds", type=int, default=3, help="throughput rounds per path (default 3)")
+    parser.add_argument("--json", type=Path, help="also write the raw numbers to this file")
+    args = parser.parse_args(argv)
+    results = {}
+    if args.what in ("throughput", "all"):
+        results["throughput"] = throughput(args.epochs, args.rounds)
+    if args.what in ("build", "all"):
+        results["build"] = build_times()
+    print(report(results))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()
