@@ -22,15 +22,22 @@ from digitlib.data import (  # noqa: E402
 from digitlib import operations  # noqa: E402
 from digitlib.models import ARCHITECTURES, build_model, feature_maps, simple_convnet  # noqa: E402
 from digitlib.notebook import glue, markdown_table, show_source  # noqa: E402
+from digitlib.own_digits import draw_strokes, predict_digit, prepare_digit  # noqa: E402
 from digitlib.plotting import (  # noqa: E402
     plot_class_counts,
+    plot_confidence_histogram,
+    plot_confusion_matrix,
     plot_digit_grid,
     plot_digit_pixels,
     plot_feature_maps,
     plot_filters,
     plot_image_grid,
+    plot_images,
     plot_learning_curves,
     plot_lines,
+    plot_mistakes,
+    plot_prediction,
+    plot_preparation_steps,
 )
 from digitlib.reproducibility import set_seed  # noqa: E402
 from digitlib.training import Recipe, StopAtAccuracy, TrainingHistory, cache_dir, train  # noqa: E402
@@ -45,6 +52,7 @@ __all__ = [
     "array_sha256",
     "build_model",
     "cache_dir",
+    "draw_strokes",
     "feature_maps",
     "glue",
     "load_mnist",
@@ -52,13 +60,21 @@ __all__ = [
     "one_hot",
     "operations",
     "plot_class_counts",
+    "plot_confidence_histogram",
+    "plot_confusion_matrix",
     "plot_digit_grid",
     "plot_digit_pixels",
     "plot_feature_maps",
     "plot_filters",
     "plot_image_grid",
+    "plot_images",
     "plot_learning_curves",
     "plot_lines",
+    "plot_mistakes",
+    "plot_prediction",
+    "plot_preparation_steps",
+    "predict_digit",
+    "prepare_digit",
     "preprocess",
     "scale_images",
     "set_seed",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 import matplotlib.pyplot as plt
+from matplotlib import ticker
 import numpy as np
 
 #: Perceptually uniform colormap for digits and heat maps.
@@ -139,10 +140,17 @@ def plot_lines(x, series: dict, xlabel: str, ylabel: str, title: str, logy: bool
         if values.shape != x.shape:
             raise ValueError(f"series {name!r} has shape {values.shape} but x has shape {x.shape}")
         ax.plot(x, values, marker="o", color=color, label=name)
-    if np.issubdtype(x.dtype, np.integer):
-        ax.set_xticks(x)  # whole steps only, e.g. pixels or epochs
+    if np.issubdtype(x.dtype, np.integer):  # whole steps only, e.g. pixels or epochs
+        if len(x) <= 20:
+            ax.set_xticks(x)
+        else:
+            ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
     if logy:
         ax.set_yscale("log")
+        # label 1, 2 and 5 times each power of ten as plain numbers (0.2, not 2 × 10⁻¹)
+        ax.yaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
+        ax.yaxis.set_minor_formatter(ticker.NullFormatter())
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
@@ -229,5 +237,234 @@ def plot_learning_curves(history, title: str = "Learning curves"):
         ax.set_title(metric.capitalize())
         ax.grid(alpha=0.3)
         ax.legend()
+    fig.suptitle(title)
+    return fig
+
+
+# --- predictions and your own digits -------------------------------------------------------
+
+
+def _percent(p: float) -> str:
+    """A probability as a short percentage that never rounds a near-certainty to 100%."""
+    p = float(p)
+    if 0.005 <= p < 0.995:
+        return f"{100 * p:.0f}%"
+    if 0.0001 <= p < 0.9999:
+        return f"{100 * p:.2f}%"
+    return "<0.01%" if p < 0.5 else ">99.99%"
+
+
+def _probabilities(probabilities, num_classes=None) -> np.ndarray:
+    probabilities = np.asarray(probabilities, dtype=float)
+    if probabilities.ndim != 1 or probabilities.size < 2:
+        raise ValueError(f"probabilities must be a 1-D array of one value per class, got shape {probabilities.shape}")
+    if num_classes is not None and probabilities.size != num_classes:
+        raise ValueError(f"probabilities has {probabilities.size} values, expected {num_classes}")
+    if not np.isfinite(probabilities).all() or probabilities.min() < 0 or probabilities.max() > 1:
+        raise ValueError("probabilities must lie in [0, 1]")
+    return probabilities
+
+
+def plot_prediction(image, probabilities, label=None, title: str | None = None):
+    """One image beside a bar chart of the model's probabilities for each digit.
+
+    The predicted digit's bar is highlighted and labelled with its probability. With
+    ``label`` (the true digit) a wrong prediction is marked in :data:`MISTAKE_COLOR`.
+    """
+    image = np.asarray(image)
+    if image.ndim == 3 and image.shape[-1] == 1:
+        image = image[..., 0]
+    if image.ndim != 2:
+        raise ValueError(f"image must be 2-D (H, W) or (H, W, 1), got shape {image.shape}")
+    probabilities = _probabilities(probabilities)
+    classes = np.arange(len(probabilities))
+    predicted = int(np.argmax(probabilities))
+    if label is not None and not 0 <= int(label) < len(probabilities):
+        raise ValueError(f"label must be a class in 0..{len(probabilities) - 1}, got {label!r}")
+    wrong = label is not None and int(label) != predicted
+    fig = _new_figure((8, 3.2))
+    image_ax, bar_ax = fig.subplots(1, 2, width_ratios=[1, 2])
+    image_ax.imshow(image, cmap=CMAP)
+    image_ax.set_xticks([])
+    image_ax.set_yticks([])
+    image_ax.set_title("the image" if label is None else f"the image (true digit {int(label)})")
+    low, high = plt.get_cmap(CMAP)([0.3, 0.8])
+    colors = [high if c == predicted else low for c in classes]
+    if wrong:
+        colors[predicted] = MISTAKE_COLOR
+    bars = bar_ax.bar(classes, probabilities, color=colors)
+    bar_ax.bar_label(bars, labels=[_percent(p) if c == predicted else "" for c, p in zip(classes, probabilities)],
+                     padding=2, fontsize=9)
+    bar_ax.set_xticks(classes)
+    bar_ax.set_ylim(0, 1.12)
+    bar_ax.set_xlabel("digit")
+    bar_ax.set_ylabel("probability")
+    bar_ax.set_title(f"predicted {predicted}" + (" ✗" if wrong else ""),
+                     color=MISTAKE_COLOR if wrong else "black")
+    bar_ax.grid(axis="y", alpha=0.3)
+    fig.suptitle(title or "The model's probabilities for one image")
+    return fig
+
+
+def plot_confusion_matrix(matrix, title: str = "Confusion matrix", value_label: str = "number of images"):
+    """A confusion matrix as a heat map: true class down, predicted class across.
+
+    Each non-zero cell shows its count. The colours follow a logarithmic scale, so the
+    few mistakes off the diagonal stand out next to the thousands on it; empty cells
+    stay white.
+    """
+    from matplotlib.colors import LogNorm
+
+    matrix = np.asarray(matrix)
+    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1] or matrix.shape[0] < 2:
+        raise ValueError(f"matrix must be square, one row and column per class, got shape {matrix.shape}")
+    if not np.issubdtype(matrix.dtype, np.integer) or matrix.min() < 0:
+        raise ValueError("matrix must hold counts: non-negative integers")
+    if matrix.max() == 0:
+        raise ValueError("matrix is all zeros")
+    n = matrix.shape[0]
+    fig = _new_figure((7.2, 6))
+    ax = fig.add_subplot()
+    norm = LogNorm(vmin=1, vmax=max(2, int(matrix.max())))
+    shown = ax.imshow(np.ma.masked_equal(matrix, 0), cmap=CMAP, norm=norm)
+    for (row, col), count in np.ndenumerate(matrix):
+        if count:
+            ax.text(col, row, f"{count}", ha="center", va="center", fontsize=8,
+                    color="black" if norm(count) > 0.6 else "white")
+    ax.set_xticks(np.arange(n))
+    ax.set_yticks(np.arange(n))
+    ax.set_xlabel("predicted digit")
+    ax.set_ylabel("true digit")
+    ax.set_title(title)
+    fig.colorbar(shown, ax=ax, label=f"{value_label} (log scale)", shrink=0.85)
+    return fig
+
+
+def plot_confidence_histogram(confidence, correct, title: str = "How sure the model is", bins: int = 18):
+    """Histograms of the model's top probability, for right and for wrong answers.
+
+    Each group's bars show the share of that group in each bin (so both groups are
+    visible, however different their sizes); the legend gives their counts.
+    """
+    confidence = np.asarray(confidence, dtype=float)
+    correct = np.asarray(correct)
+    if confidence.ndim != 1 or confidence.size == 0:
+        raise ValueError(f"confidence must be a non-empty 1-D array, got shape {confidence.shape}")
+    if correct.shape != confidence.shape or correct.dtype != bool:
+        raise ValueError("correct must be a boolean array, one entry per confidence value")
+    if not np.isfinite(confidence).all() or confidence.min() < 0 or confidence.max() > 1:
+        raise ValueError("confidence values must be probabilities in [0, 1]")
+    if not isinstance(bins, int) or bins < 1:
+        raise ValueError(f"bins must be a positive int, got {bins!r}")
+    edges = np.linspace(0.1, 1.0, bins + 1) if confidence.min() >= 0.1 else np.linspace(0.0, 1.0, bins + 1)
+    fig = _new_figure((8, 4))
+    ax = fig.add_subplot()
+    right_color, wrong_color = plt.get_cmap(CMAP)(0.35), MISTAKE_COLOR
+    for mask, name, color, hatch in [(correct, "right", right_color, None), (~correct, "wrong", wrong_color, "//")]:
+        values = confidence[mask]
+        if values.size:
+            ax.hist(values, bins=edges, weights=np.full(values.size, 1 / values.size), color=color,
+                    alpha=0.6, edgecolor=color, hatch=hatch, label=f"{name} ({values.size:,} images)")
+    ax.set_xlabel("probability of the predicted digit")
+    ax.set_ylabel("share of the group's images")
+    ax.set_xlim(edges[0], 1.0)
+    ax.set_title(title)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(loc="upper left")
+    return fig
+
+
+def plot_mistakes(images, labels, probabilities, ncols: int = 5, title: str = "Mistakes"):
+    """A gallery of images with their true label and the model's top two guesses.
+
+    ``probabilities`` has one row of class probabilities per image. Each panel is titled
+    "true T" above "P1 p1, P2 p2"; panels whose top guess is wrong are framed in
+    :data:`MISTAKE_COLOR`.
+    """
+    images = _as_images(images)
+    n = len(images)
+    labels = _check_length(labels, n, "labels")
+    probabilities = np.asarray(probabilities, dtype=float)
+    if probabilities.ndim != 2 or len(probabilities) != n or probabilities.shape[1] < 2:
+        raise ValueError(f"probabilities must have one row per image, shape ({n}, classes), got {probabilities.shape}")
+    for row in probabilities:
+        _probabilities(row)
+    if labels is None:
+        raise ValueError("labels are needed to show the mistakes")
+    top = np.argsort(-probabilities, axis=1, kind="stable")[:, :2]
+    titles = [f"true {t}\n{a}: {_percent(p[a])}, {b}: {_percent(p[b])}"
+              for t, (a, b), p in zip(labels, top, probabilities)]
+    fig = plot_image_grid(images, titles, ncols=ncols, title=title)
+    for ax, t, (a, _) in zip((ax for ax in fig.axes if ax.images), labels, top):
+        if a != t:
+            for spine in ax.spines.values():
+                spine.set_color(MISTAKE_COLOR)
+                spine.set_linewidth(3)
+    return fig
+
+
+def plot_preparation_steps(steps, title: str = "From an image to an MNIST digit"):
+    """The steps of ``digitlib.prepare_digit(..., return_steps=True)``, side by side.
+
+    ``steps`` maps each step's name to its 2-D image; each panel is titled with the name
+    and the size, every panel uses the colour range 0 to 1, and the last panel, the
+    28 × 28 frame, marks its centre with a cross.
+    """
+    if not isinstance(steps, dict) or not steps:
+        raise ValueError("steps must be a non-empty dict of step name -> 2-D image")
+    images = {}
+    for name, image in steps.items():
+        image = np.asarray(image)
+        if image.ndim == 3 and image.shape[-1] == 1:
+            image = image[..., 0]
+        if image.ndim != 2:
+            raise ValueError(f"step {name!r} must be a 2-D image, got shape {image.shape}")
+        images[name] = image
+    fig = _new_figure((2.3 * len(images) + 0.9, 3.0))
+    axes = fig.subplots(1, len(images), squeeze=False)[0]
+    for number, (ax, (name, image)) in enumerate(zip(axes, images.items()), start=1):
+        shown = ax.imshow(image, cmap=CMAP, vmin=0, vmax=1)
+        ax.set_title(f"{number}. {name}\n{image.shape[0]} × {image.shape[1]}", fontsize=10)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    last_ax, last = axes[-1], images[name]
+    last_ax.plot([last.shape[1] / 2], [last.shape[0] / 2], marker="+", markersize=12, color="white")
+    fig.colorbar(shown, ax=axes, label="value", shrink=0.8)
+    fig.suptitle(title)
+    return fig
+
+
+def plot_images(images, titles=None, ncols: int = 5, title: str = "Images"):
+    """Show images of different sizes, gray (H, W) or colour (H, W, 3 or 4), in a grid.
+
+    Unlike :func:`plot_image_grid`, the images need not share a shape: each keeps its own
+    aspect ratio and, by default, is titled with its size. Colour images are shown in
+    their own colours, gray ones in :data:`CMAP`.
+    """
+    images = [np.asarray(image) for image in images]
+    if not images:
+        raise ValueError("images must hold at least one image")
+    for image in images:
+        if not (image.ndim == 2 or (image.ndim == 3 and image.shape[-1] in (3, 4))) or image.size == 0:
+            raise ValueError(f"each image must be (H, W), (H, W, 3) or (H, W, 4), got shape {image.shape}")
+    if titles is None:
+        titles = [f"{image.shape[0]} × {image.shape[1]}" for image in images]
+    titles = [str(t) for t in titles]
+    if len(titles) != len(images):
+        raise ValueError(f"titles has {len(titles)} entries but there are {len(images)} images")
+    if not isinstance(ncols, int) or ncols < 1:
+        raise ValueError(f"ncols must be a positive int, got {ncols!r}")
+    ncols = min(ncols, len(images))
+    nrows = math.ceil(len(images) / ncols)
+    fig = _new_figure((1.9 * ncols, 2.0 * nrows + 0.5))
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if i >= len(images):
+            ax.set_axis_off()
+            continue
+        ax.imshow(images[i], cmap=CMAP if images[i].ndim == 2 else None)
+        ax.set_title(titles[i], fontsize=9)
     fig.suptitle(title)
     return fig

@@ -18,7 +18,7 @@ from conftest import ROOT, book_config, code_cells, read_notebook, toc_chapters
 
 # What Google Colab's runtime had preinstalled when these ranges were chosen (2025-2026).
 # digitlib's ranges must accept them, so installing digitlib in Colab replaces nothing.
-COLAB_VERSIONS = {"tensorflow": "2.19.0", "keras": "3.10.0", "numpy": "2.0.2", "matplotlib": "3.10.0"}
+COLAB_VERSIONS = {"tensorflow": "2.19.0", "keras": "3.10.0", "numpy": "2.0.2", "matplotlib": "3.10.0", "pillow": "11.3.0"}
 
 
 def _pyproject():

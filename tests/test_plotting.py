@@ -195,3 +195,169 @@ def test_learning_curves_accept_a_history_object():
 def test_learning_curves_bad_input(history, message):
     with pytest.raises(ValueError, match=message):
         plotting.plot_learning_curves(history)
+
+
+# --- predictions and your own digits ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("p, text", [(0.5, "50%"), (0.996, "99.60%"), (0.00123, "0.12%"), (0.99995, ">99.99%"),
+                                     (0.00001, "<0.01%"), (1.0, ">99.99%"), (0.0, "<0.01%")])
+def test_percentages_never_round_a_near_certainty_to_100(p, text):
+    assert plotting._percent(p) == text
+
+
+def test_prediction_shows_the_image_and_one_bar_per_digit(digits):
+    probabilities = np.full(10, 0.02)
+    probabilities[7] = 0.82
+    fig = plotting.plot_prediction(digits[0], probabilities, label=7, title="One digit")
+    image_ax, bar_ax = fig.axes
+    np.testing.assert_array_equal(image_ax.images[0].get_array(), digits[0])
+    assert [round(p.get_height(), 6) for p in bar_ax.patches] == list(probabilities)
+    assert bar_ax.get_xlabel() == "digit" and bar_ax.get_ylabel() == "probability"
+    assert bar_ax.get_title() == "predicted 7" and "true digit 7" in image_ax.get_title()
+    assert [t.get_text() for t in bar_ax.texts if t.get_text()] == ["82%"]  # only the predicted bar
+    assert fig.get_suptitle() == "One digit"
+    colors = {matplotlib.colors.to_hex(p.get_facecolor()) for p in bar_ax.patches}
+    assert len(colors) == 2 and plotting.MISTAKE_COLOR not in colors
+
+
+def test_prediction_marks_a_wrong_answer(digits):
+    probabilities = np.full(10, 0.05)
+    probabilities[3] = 0.55
+    fig = plotting.plot_prediction(digits[0][..., None], probabilities, label=8)
+    bar_ax = fig.axes[1]
+    assert bar_ax.get_title() == "predicted 3 ✗"
+    assert matplotlib.colors.to_hex(bar_ax.patches[3].get_facecolor()) == plotting.MISTAKE_COLOR
+    assert "true digit 8" in fig.axes[0].get_title()
+
+
+@pytest.mark.parametrize(
+    "image, probabilities, label, message",
+    [
+        (np.zeros((2, 28, 28)), np.full(10, 0.1), None, "2-D"),
+        (np.zeros((28, 28)), np.full((2, 10), 0.1), None, "1-D"),
+        (np.zeros((28, 28)), np.full(10, 1.5), None, r"\[0, 1\]"),
+        (np.zeros((28, 28)), np.full(10, 0.1), 10, "label"),
+    ],
+)
+def test_prediction_bad_input(image, probabilities, label, message):
+    with pytest.raises(ValueError, match=message):
+        plotting.plot_prediction(image, probabilities, label=label)
+
+
+def test_confusion_matrix_writes_the_counts_on_a_log_colour_scale():
+    matrix = np.array([[50, 2, 0], [0, 40, 1], [3, 0, 1000]])
+    fig = plotting.plot_confusion_matrix(matrix, title="Confusions")
+    ax, colorbar = fig.axes
+    assert (ax.get_xlabel(), ax.get_ylabel(), ax.get_title()) == ("predicted digit", "true digit", "Confusions")
+    texts = {(t.get_position(), t.get_text()) for t in ax.texts}
+    assert texts == {((c, r), str(matrix[r, c])) for r in range(3) for c in range(3) if matrix[r, c]}
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["0", "1", "2"]
+    image = ax.images[0]
+    assert isinstance(image.norm, matplotlib.colors.LogNorm) and image.get_cmap().name in PERCEPTUALLY_UNIFORM
+    assert image.get_array().mask[0, 2] and not image.get_array().mask[0, 1]  # zeros are left blank
+    assert "log scale" in colorbar.get_ylabel()
+
+
+@pytest.mark.parametrize(
+    "matrix, message",
+    [(np.ones((3, 4), int), "square"), (np.ones((3, 3)), "counts"), (-np.ones((3, 3), int), "counts"),
+     (np.zeros((3, 3), int), "all zeros")],
+)
+def test_confusion_matrix_bad_input(matrix, message):
+    with pytest.raises(ValueError, match=message):
+        plotting.plot_confusion_matrix(matrix)
+
+
+def test_confidence_histogram_has_one_group_for_right_and_one_for_wrong():
+    confidence = np.array([0.99, 0.98, 0.97, 0.6, 0.95, 0.4])
+    correct = np.array([True, True, True, False, True, False])
+    fig = plotting.plot_confidence_histogram(confidence, correct, title="Sure?", bins=9)
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["right (4 images)", "wrong (2 images)"]
+    assert ax.get_title() == "Sure?" and "probability" in ax.get_xlabel() and "share" in ax.get_ylabel()
+    heights = np.array([p.get_height() for p in ax.patches])
+    assert heights[:9].sum() == pytest.approx(1) and heights[9:].sum() == pytest.approx(1)  # shares of each group
+    assert ax.get_xlim() == (0.1, 1.0)
+
+
+def test_confidence_histogram_with_no_mistakes_and_bad_input():
+    fig = plotting.plot_confidence_histogram(np.array([0.9, 1.0]), np.array([True, True]))
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["right (2 images)"]
+    with pytest.raises(ValueError, match="boolean"):
+        plotting.plot_confidence_histogram(np.array([0.9]), np.array([1]))
+    with pytest.raises(ValueError, match="probabilities"):
+        plotting.plot_confidence_histogram(np.array([1.2]), np.array([True]))
+    with pytest.raises(ValueError, match="non-empty"):
+        plotting.plot_confidence_histogram(np.array([]), np.array([], bool))
+
+
+def test_mistakes_gallery_titles_the_top_two_guesses(digits):
+    probabilities = np.full((3, 10), 0.01)
+    probabilities[0, [9, 4]] = [0.9, 0.02]
+    probabilities[1, [1, 7]] = [0.5, 0.42]
+    probabilities[2, [2, 3]] = [0.8, 0.12]
+    fig = plotting.plot_mistakes(digits[:3], labels=[4, 7, 2], probabilities=probabilities, title="Sure but wrong")
+    axes = _image_axes(fig)
+    assert [ax.get_title() for ax in axes] == ["true 4\n9: 90%, 4: 2%", "true 7\n1: 50%, 7: 42%",
+                                               "true 2\n2: 80%, 3: 12%"]
+    framed = [ax.spines["top"].get_linewidth() == 3 for ax in axes]
+    assert framed == [True, True, False]  # the last one is right
+    assert fig.get_suptitle() == "Sure but wrong"
+
+
+def test_mistakes_gallery_bad_input(digits):
+    with pytest.raises(ValueError, match="one row per image"):
+        plotting.plot_mistakes(digits[:3], [1, 2, 3], np.full((2, 10), 0.1))
+    with pytest.raises(ValueError, match="labels are needed"):
+        plotting.plot_mistakes(digits[:3], None, np.full((3, 10), 0.1))
+
+
+def test_preparation_steps_one_panel_per_step_with_its_size():
+    steps = {"grayscale": np.ones((40, 30)), "cropped": np.ones((20, 11, 1)), "centred": np.zeros((28, 28))}
+    fig = plotting.plot_preparation_steps(steps, title="Steps")
+    axes = _image_axes(fig)
+    assert [ax.get_title() for ax in axes] == ["1. grayscale\n40 × 30", "2. cropped\n20 × 11", "3. centred\n28 × 28"]
+    assert all(ax.images[0].get_clim() == (0, 1) for ax in axes)
+    (cross,) = axes[-1].lines
+    assert (cross.get_xdata()[0], cross.get_ydata()[0]) == (14, 14)  # the frame's centre
+    assert fig.get_suptitle() == "Steps"
+    with pytest.raises(ValueError, match="non-empty dict"):
+        plotting.plot_preparation_steps({})
+    with pytest.raises(ValueError, match="2-D"):
+        plotting.plot_preparation_steps({"stack": np.zeros((2, 5, 5))})
+
+
+def test_images_of_different_sizes_keep_their_shapes():
+    gray = np.zeros((30, 80))
+    rgb = np.full((60, 20, 3), 200, dtype=np.uint8)
+    fig = plotting.plot_images([gray, rgb], title="Two sizes")
+    axes = _image_axes(fig)
+    assert [ax.get_title() for ax in axes] == ["30 × 80", "60 × 20"]
+    assert axes[0].images[0].get_array().shape == (30, 80) and axes[1].images[0].get_array().shape == (60, 20, 3)
+    assert axes[0].images[0].get_cmap().name in PERCEPTUALLY_UNIFORM
+    assert fig.get_suptitle() == "Two sizes"
+    fig = plotting.plot_images([gray] * 7, titles=list("abcdefg"), ncols=3)
+    assert [ax.get_title() for ax in _image_axes(fig)] == list("abcdefg") and len(fig.axes) == 9
+
+
+@pytest.mark.parametrize(
+    "images, titles, message",
+    [([], None, "at least one"), ([np.zeros((2, 5, 5, 3))], None, "each image"),
+     ([np.zeros((5, 5, 2))], None, "each image"), ([np.zeros((0, 5))], None, "each image"),
+     ([np.zeros((5, 5))], ["a", "b"], "titles has 2 entries")],
+)
+def test_images_bad_input(images, titles, message):
+    with pytest.raises(ValueError, match=message):
+        plotting.plot_images(images, titles=titles)
+
+
+def test_lines_long_integer_axis_and_log_scale_stay_readable():
+    epochs = np.arange(1, 41)
+    fig = plotting.plot_lines(epochs, {"val": np.linspace(2.0, 0.1, 40)}, "epoch", "loss", "t", logy=True)
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    assert len(ax.get_xticks()) <= 12 and all(float(t).is_integer() for t in ax.get_xticks())
+    labels = {t.get_text() for t in ax.get_yticklabels() if t.get_text()}
+    assert {"0.2", "0.5", "1", "2"} <= labels
