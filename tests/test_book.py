@@ -79,12 +79,22 @@ def test_glued_numbers_reach_the_page(built_book):
     assert "fits its weights on\n54,000" in text or re.search(r"fits its weights on\s+54,000", text)
 
 
+def _glued(html: Path, chapter: str, name: str):
+    """A value a chapter glued in the build; myst-nb keeps them in a .glue.json beside the
+    executed notebook."""
+    glued = json.loads((html.parent / "jupyter_execute" / "chapters" / f"{chapter}.glue.json").read_text())
+    return float(glued[name]["data"]["text/plain"])
+
+
 def test_the_book_model_reaches_99_percent_on_the_test_set(built_book):
     """The training chapter's real run (its full parameters) meets the book's bar."""
     html, _ = built_book
-    # myst-nb moves the executed notebook's glued outputs into a .glue.json beside it
-    glued = json.loads((html.parent / "jupyter_execute" / "chapters" / "04_training.glue.json").read_text())
-    accuracy = float(glued["test_accuracy"]["data"]["text/plain"])
+    accuracy = _glued(html, "04_training", "test_accuracy")
     assert accuracy >= 0.990, accuracy
     text = re.sub(r"<[^>]+>", "", _page(html, ROOT / "chapters" / "04_training.ipynb"))
     assert f"reads {100 * accuracy:.2f}% of the test digits correctly" in text
+
+
+def test_the_predictions_chapter_uses_the_training_chapters_model(built_book):
+    html, _ = built_book
+    assert _glued(html, "06_predictions", "test_accuracy") == _glued(html, "04_training", "test_accuracy")

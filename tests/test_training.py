@@ -235,12 +235,11 @@ def test_an_interrupted_write_leaves_no_entry(cache, monkeypatch, error):
     def fail(*args, **kwargs):
         raise error
 
-    monkeypatch.setattr(training, "_file_sha256", fail)  # after model.keras is written
-    with pytest.raises(type(error)):
-        digitlib.train(TINY, verbose=0)
+    with monkeypatch.context() as patch:
+        patch.setattr(training, "_file_sha256", fail)  # after model.keras is written
+        with pytest.raises(type(error)):
+            digitlib.train(TINY, verbose=0)
     assert _entries(cache) == []  # neither the entry nor the staging folder
-    monkeypatch.undo()
-    monkeypatch.setenv(training.CACHE_ENV, str(cache))
     assert not digitlib.train(TINY, verbose=0)[1].from_cache
 
 
