@@ -40,8 +40,92 @@ def simple_convnet(input_shape=(28, 28, 1), num_classes: int = 10, dropout: floa
     )
 
 
+def _conv_pool(filters: int, kernel: int, name: str, padding: str = "valid") -> list:
+    """A ReLU convolution and a 2 × 2 max pooling, the block the convnets below repeat."""
+    return [
+        layers.Conv2D(filters, kernel_size=kernel, padding=padding, activation="relu", name=f"{name}_conv"),
+        layers.MaxPooling2D(pool_size=2, name=f"{name}_pool"),
+    ]
+
+
+def _sequential(name: str, input_shape, num_classes: int, body: list) -> keras.Model:
+    shape = _check_shape(input_shape, num_classes)
+    head = layers.Dense(num_classes, activation="softmax", name="classifier")
+    return keras.Sequential([keras.Input(shape=shape), *body, head], name=name)
+
+
+def mlp(input_shape=(28, 28, 1), num_classes: int = 10, hidden_units: int = 128) -> keras.Model:
+    """A multilayer perceptron on the raw pixels: Flatten -> Dense(hidden_units, relu) ->
+    Dense(num_classes, softmax); the usual baseline for convnets (101,770 parameters)."""
+    if isinstance(hidden_units, bool) or not isinstance(hidden_units, int) or hidden_units < 1:
+        raise ValueError(f"hidden_units must be a positive int, got {hidden_units!r}")
+    body = [layers.Flatten(name="flatten"), layers.Dense(hidden_units, activation="relu", name="hidden")]
+    return _sequential("mlp", input_shape, num_classes, body)
+
+
+def lenet5(input_shape=(28, 28, 1), num_classes: int = 10) -> keras.Model:
+    """LeNet-5 in today's style (ReLU and max pooling instead of tanh and subsampling):
+    Conv 6@5x5 ``same`` + pool, Conv 16@5x5 + pool, Dense 120, Dense 84 (61,706 parameters)."""
+    body = [
+        *_conv_pool(6, 5, "block1", padding="same"),
+        *_conv_pool(16, 5, "block2"),
+        layers.Flatten(name="flatten"),
+        layers.Dense(120, activation="relu", name="dense1"),
+        layers.Dense(84, activation="relu", name="dense2"),
+    ]
+    return _sequential("lenet5", input_shape, num_classes, body)
+
+
+def three_block_convnet(input_shape=(28, 28, 1), num_classes: int = 10) -> keras.Model:
+    """Three convolution blocks: Conv 25@3x3, 64@3x3, 64@3x3, each with 2 × 2 pooling,
+    then Dense 64 (56,452 parameters)."""
+    body = [
+        *_conv_pool(25, 3, "block1"),
+        *_conv_pool(64, 3, "block2"),
+        *_conv_pool(64, 3, "block3"),
+        layers.Flatten(name="flatten"),
+        layers.Dense(64, activation="relu", name="dense"),
+    ]
+    return _sequential("three_block_convnet", input_shape, num_classes, body)
+
+
+def wide_head_convnet(input_shape=(28, 28, 1), num_classes: int = 10) -> keras.Model:
+    """The book's two convolution blocks with a wide dense head and no dropout:
+    Conv 32@3x3 + pool, Conv 64@3x3 + pool, Dense 512 (843,658 parameters)."""
+    body = [
+        *_conv_pool(32, 3, "block1"),
+        *_conv_pool(64, 3, "block2"),
+        layers.Flatten(name="flatten"),
+        layers.Dense(512, activation="relu", name="dense"),
+    ]
+    return _sequential("wide_head_convnet", input_shape, num_classes, body)
+
+
+def big_5x5_convnet(input_shape=(28, 28, 1), num_classes: int = 10, dropout: float = 0.5) -> keras.Model:
+    """Large 5 × 5 filters with ``same`` padding and a big dense layer, as in TensorFlow's
+    early "Deep MNIST" tutorial: Conv 32@5x5 + pool, Conv 64@5x5 + pool, Dense 1024,
+    Dropout, Dense 10 (3,274,634 parameters)."""
+    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
+        raise ValueError(f"dropout must be a rate in [0, 1), got {dropout!r}")
+    body = [
+        *_conv_pool(32, 5, "block1", padding="same"),
+        *_conv_pool(64, 5, "block2", padding="same"),
+        layers.Flatten(name="flatten"),
+        layers.Dense(1024, activation="relu", name="dense"),
+        layers.Dropout(dropout, name="dropout"),
+    ]
+    return _sequential("big_5x5_convnet", input_shape, num_classes, body)
+
+
 #: The architectures :func:`digitlib.train` can build, by name.
-ARCHITECTURES = {"simple_convnet": simple_convnet}
+ARCHITECTURES = {
+    "mlp": mlp,
+    "lenet5": lenet5,
+    "simple_convnet": simple_convnet,
+    "three_block_convnet": three_block_convnet,
+    "wide_head_convnet": wide_head_convnet,
+    "big_5x5_convnet": big_5x5_convnet,
+}
 
 
 def build_model(name: str, **options) -> keras.Model:

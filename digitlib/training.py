@@ -184,7 +184,7 @@ class TrainingHistory:
 
 def cache_dir() -> Path:
     """Where trained models are kept: ``$DIGITLIB_CACHE``, else ``~/.cache/digitlib``
-    (under ``$XDG_CACHE_HOME`` when that is set). The book build and the tests share it."""
+    (under ``$XDG_CACHE_HOME`` when that is set), shared by every build of the book."""
     configured = os.environ.get(CACHE_ENV)
     if configured:
         return Path(configured).expanduser()

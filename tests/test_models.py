@@ -94,3 +94,50 @@ def test_build_model_by_name():
         digitlib.build_model("lenet7")
     with pytest.raises(ValueError, match="bad options"):
         digitlib.build_model("simple_convnet", width=3)
+
+
+# Parameter counts worked out by hand: a Conv2D has (kh * kw * c_in + 1) * filters, a Dense
+# (inputs + 1) * units; pooling, flattening and dropout have none.
+ARCHITECTURE_COUNTS = {
+    "mlp": (28 * 28 + 1) * 128 + (128 + 1) * 10,  # 101,770
+    "lenet5": (5 * 5 * 1 + 1) * 6 + (5 * 5 * 6 + 1) * 16 + (5 * 5 * 16 + 1) * 120 + (120 + 1) * 84 + (84 + 1) * 10,
+    "simple_convnet": (3 * 3 * 1 + 1) * 32 + (3 * 3 * 32 + 1) * 64 + (5 * 5 * 64 + 1) * 10,
+    "three_block_convnet": (3 * 3 * 1 + 1) * 25 + (3 * 3 * 25 + 1) * 64 + (3 * 3 * 64 + 1) * 64
+    + (1 * 1 * 64 + 1) * 64 + (64 + 1) * 10,
+    "wide_head_convnet": (3 * 3 * 1 + 1) * 32 + (3 * 3 * 32 + 1) * 64 + (5 * 5 * 64 + 1) * 512 + (512 + 1) * 10,
+    "big_5x5_convnet": (5 * 5 * 1 + 1) * 32 + (5 * 5 * 32 + 1) * 64 + (7 * 7 * 64 + 1) * 1024 + (1024 + 1) * 10,
+}
+# The feature maps each convnet hands to its dense layers: (height, width, channels).
+LAST_MAPS = {
+    "lenet5": (5, 5, 16),  # 28 same -> 14, 5x5 valid -> 10 -> 5
+    "three_block_convnet": (1, 1, 64),  # 26 -> 13, 11 -> 5, 3 -> 1
+    "wide_head_convnet": (5, 5, 64),
+    "big_5x5_convnet": (7, 7, 64),  # same padding: 28 -> 14 -> 7
+}
+
+
+@pytest.mark.parametrize("name", sorted(ARCHITECTURE_COUNTS))
+def test_architecture_parameter_counts(name):
+    model = digitlib.build_model(name)
+    assert model.count_params() == ARCHITECTURE_COUNTS[name]
+    assert model.input_shape == (None, 28, 28, 1) and model.output_shape == (None, 10)
+    assert model.layers[-1].name == "classifier"
+
+
+@pytest.mark.parametrize("name", sorted(LAST_MAPS))
+def test_architecture_feature_map_sizes(name):
+    model = digitlib.build_model(name)
+    assert tuple(model.get_layer("flatten").input.shape[1:]) == LAST_MAPS[name]
+
+
+def test_architecture_counts_in_words():
+    counts = {name: digitlib.build_model(name).count_params() for name in ARCHITECTURE_COUNTS}
+    assert counts == {"mlp": 101_770, "lenet5": 61_706, "simple_convnet": 34_826, "three_block_convnet": 56_452,
+                      "wide_head_convnet": 843_658, "big_5x5_convnet": 3_274_634}
+    assert digitlib.build_model("mlp", hidden_units=512).count_params() == 407_050
+
+
+@pytest.mark.parametrize("name, options", [("mlp", {"hidden_units": 0}), ("big_5x5_convnet", {"dropout": 1.0})])
+def test_architecture_bad_options(name, options):
+    with pytest.raises(ValueError):
+        digitlib.build_model(name, **options)
