@@ -20,7 +20,15 @@ from digitlib.data import (  # noqa: E402
     validation_split_sizes,
 )
 from digitlib import operations  # noqa: E402
-from digitlib.models import ARCHITECTURES, build_model, feature_maps, simple_convnet  # noqa: E402
+from digitlib.models import (  # noqa: E402
+    ARCHITECTURES,
+    augmentation,
+    build_model,
+    feature_maps,
+    modern_convnet,
+    multiply_adds,
+    simple_convnet,
+)
 from digitlib.notebook import glue, markdown_table, show_source  # noqa: E402
 from digitlib.own_digits import draw_strokes, predict_digit, prepare_digit  # noqa: E402
 from digitlib.plotting import (  # noqa: E402
@@ -38,6 +46,7 @@ from digitlib.plotting import (  # noqa: E402
     plot_mistakes,
     plot_prediction,
     plot_preparation_steps,
+    plot_tradeoff,
 )
 from digitlib.reproducibility import set_seed  # noqa: E402
 from digitlib.training import Recipe, StopAtAccuracy, TrainingHistory, cache_dir, train  # noqa: E402
@@ -50,6 +59,7 @@ __all__ = [
     "TrainingHistory",
     "add_channel_axis",
     "array_sha256",
+    "augmentation",
     "build_model",
     "cache_dir",
     "draw_strokes",
@@ -57,6 +67,8 @@ __all__ = [
     "glue",
     "load_mnist",
     "markdown_table",
+    "modern_convnet",
+    "multiply_adds",
     "one_hot",
     "operations",
     "plot_class_counts",
@@ -73,6 +85,7 @@ __all__ = [
     "plot_mistakes",
     "plot_prediction",
     "plot_preparation_steps",
+    "plot_tradeoff",
     "predict_digit",
     "prepare_digit",
     "preprocess",

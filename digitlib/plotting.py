@@ -159,6 +159,35 @@ def plot_lines(x, series: dict, xlabel: str, ylabel: str, title: str, logy: bool
     return fig
 
 
+def plot_tradeoff(x, y, labels, xlabel: str, ylabel: str, title: str, logx: bool = True):
+    """Scatter plot of one point per labelled item (e.g. a model's accuracy against its
+    parameter count), each point named beside it; ``logx`` puts x on a log scale."""
+    x = np.asarray(x, dtype=float).reshape(-1)
+    y = np.asarray(y, dtype=float).reshape(-1)
+    labels = [str(label) for label in labels]
+    if x.size == 0 or not (x.size == y.size == len(labels)):
+        raise ValueError(f"x, y and labels need the same non-zero length, got {x.size}, {y.size} and {len(labels)}")
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        raise ValueError("x and y must be finite numbers")
+    if logx and x.min() <= 0:
+        raise ValueError("a log-scale x axis needs positive x values")
+    fig = _new_figure((7, 4.5))
+    ax = fig.add_subplot()
+    colors = plt.get_cmap(CMAP)(np.linspace(0.0, 0.8, x.size))
+    ax.scatter(x, y, s=60, c=colors, edgecolors="black", linewidths=0.5, zorder=3)
+    for xi, yi, label in zip(x, y, labels):
+        ax.annotate(label, (xi, yi), xytext=(6, 4), textcoords="offset points", fontsize=9)
+    if logx:
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:,.0f}"))
+    ax.margins(x=0.15, y=0.12)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3, which="both")
+    return fig
+
+
 def plot_digit_pixels(image, title: str = "One digit as 28 × 28 numbers", value_label: str = "pixel value"):
     """Show a 2-D array (a digit, a kernel, a small example) as an image with each value
     written in its cell; ``value_label`` names the values on the colour bar."""

@@ -81,6 +81,8 @@ class EpochLog(keras.callbacks.Callback):
             print(line, flush=True)
 
 
+#: The learning-rate schedules a :class:`Recipe` can name.
+LR_SCHEDULES = ("constant", "cosine")
 _CALLBACKS = {"early_stopping": keras.callbacks.EarlyStopping, "stop_at_accuracy": StopAtAccuracy}
 
 
@@ -98,13 +100,16 @@ class Recipe:
     ``"early_stopping"`` (Keras's ``EarlyStopping``) or ``"stop_at_accuracy"``
     (:class:`StopAtAccuracy`) to their keyword arguments. ``train_size`` trains on the
     first ``train_size`` training images only; the validation part is always the whole
-    last ``validation_split`` of the 60,000.
+    last ``validation_split`` of the 60,000. ``lr_schedule`` is ``"constant"`` (the
+    learning rate stays ``learning_rate``) or ``"cosine"`` (it falls from
+    ``learning_rate`` to 0 along a half cosine over all ``epochs``).
     """
 
     model: str = "simple_convnet"
     model_options: dict = dataclasses.field(default_factory=dict)
     optimizer: str = "adam"
     learning_rate: float = 0.001
+    lr_schedule: str = "constant"
     loss: str = "categorical_crossentropy"
     batch_size: int = 128
     epochs: int = 15
@@ -134,6 +139,8 @@ class Recipe:
         lr = self.learning_rate
         if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < math.inf:
             raise ValueError(f"learning_rate must be a positive number, got {lr!r}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
         if not isinstance(self.validation_split, float) or not 0 < self.validation_split < 1:
             raise ValueError(f"validation_split must be a float strictly between 0 and 1, got {self.validation_split!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**32:
@@ -215,9 +222,13 @@ def cache_key(recipe: Recipe) -> str:
 
 def compile_and_fit(model, recipe: Recipe, train, validation, callbacks=()):
     """Compile ``model`` and fit it as ``recipe`` says: the plain Keras calls."""
-    optimizer = keras.optimizers.get({"class_name": recipe.optimizer, "config": {"learning_rate": recipe.learning_rate}})
-    model.compile(optimizer=optimizer, loss=recipe.loss, metrics=["accuracy"])
     (x_train, y_train), (x_val, y_val) = train, validation
+    learning_rate = recipe.learning_rate
+    if recipe.lr_schedule == "cosine":
+        total_steps = recipe.epochs * math.ceil(len(x_train) / recipe.batch_size)
+        learning_rate = keras.optimizers.schedules.CosineDecay(recipe.learning_rate, decay_steps=total_steps)
+    optimizer = keras.optimizers.get({"class_name": recipe.optimizer, "config": {"learning_rate": learning_rate}})
+    model.compile(optimizer=optimizer, loss=recipe.loss, metrics=["accuracy"])
     return model.fit(
         x_train,
         y_train,
