@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 
@@ -141,3 +142,157 @@ def test_architecture_counts_in_words():
 def test_architecture_bad_options(name, options):
     with pytest.raises(ValueError):
         digitlib.build_model(name, **options)
+
+
+# Multiply-adds worked out by hand: a convolution does out_h * out_w * kh * kw * c_in * filters,
+# a dense layer inputs * units.
+MULTIPLY_ADDS = {
+    "mlp": 784 * 128 + 128 * 10,  # 101,632
+    "simple_convnet": 26 * 26 * 9 * 1 * 32 + 11 * 11 * 9 * 32 * 64 + 1600 * 10,  # 2,440,960
+    "lenet5": 28 * 28 * 25 * 1 * 6 + 10 * 10 * 25 * 6 * 16 + 400 * 120 + 120 * 84 + 84 * 10,  # 416,520
+    "big_5x5_convnet": 28 * 28 * 25 * 1 * 32 + 14 * 14 * 25 * 32 * 64 + 3136 * 1024 + 1024 * 10,
+}
+
+
+@pytest.mark.parametrize("name", sorted(MULTIPLY_ADDS))
+def test_multiply_adds_count_the_convolutions_and_dense_layers(name):
+    assert digitlib.multiply_adds(digitlib.build_model(name)) == MULTIPLY_ADDS[name]
+
+
+def test_multiply_adds_look_inside_nested_models_and_skip_augmentation():
+    plain = digitlib.modern_convnet(batch_norm=False, augment=False)
+    assert digitlib.multiply_adds(plain) == MULTIPLY_ADDS["simple_convnet"]
+    augmented = digitlib.modern_convnet(batch_norm=True, augment=True, dense_units=512)
+    assert digitlib.multiply_adds(augmented) == MULTIPLY_ADDS["simple_convnet"] - 1600 * 10 + 1600 * 512 + 512 * 10
+    wrapped = keras.Sequential([keras.Input((28, 28, 1)), digitlib.simple_convnet()])
+    assert digitlib.multiply_adds(wrapped) == MULTIPLY_ADDS["simple_convnet"]
+
+
+def test_multiply_adds_refuses_what_is_not_a_model():
+    with pytest.raises(ValueError, match="must be a Keras model"):
+        digitlib.multiply_adds("simple_convnet")
+
+
+# modern_convnet: a Conv2D without bias has kh * kw * c_in * filters parameters, batch
+# normalization 4 per channel (gamma, beta and the two running statistics).
+BN_DEFAULT = 3 * 3 * 1 * 32 + 4 * 32 + 3 * 3 * 32 * 64 + 4 * 64 + (5 * 5 * 64 + 1) * 10  # 35,114
+BN_THREE_BLOCKS = 3 * 3 * 1 * 32 + 4 * 32 + 3 * 3 * 32 * 64 + 4 * 64 + 3 * 3 * 64 * 128 + 4 * 128 + (128 + 1) * 10
+BN_DENSE_128 = BN_DEFAULT - (1600 + 1) * 10 + 1600 * 128 + 4 * 128 + (128 + 1) * 10
+
+
+@pytest.mark.parametrize(
+    "options, count",
+    [
+        ({}, BN_DEFAULT),
+        ({"filters": [32, 64, 128]}, BN_THREE_BLOCKS),
+        ({"dense_units": 128}, BN_DENSE_128),
+        ({"augment": False}, BN_DEFAULT),
+        ({"batch_norm": False, "augment": False}, 34_826),
+    ],
+)
+def test_modern_convnet_parameter_counts(options, count):
+    assert digitlib.modern_convnet(**options).count_params() == count
+
+
+def test_modern_convnet_without_its_additions_is_the_book_model():
+    plain = digitlib.modern_convnet(batch_norm=False, augment=False)
+    book = digitlib.simple_convnet()
+    assert [type(layer).__name__ for layer in plain.layers] == [
+        "Conv2D", "ReLU", "MaxPooling2D", "Conv2D", "ReLU", "MaxPooling2D", "Flatten", "Dropout", "Dense",
+    ]
+    shapes = [tuple(layer.output.shape[1:]) for layer in plain.layers if not isinstance(layer, keras.layers.ReLU)]
+    assert shapes == [tuple(layer.output.shape[1:]) for layer in book.layers]
+    digitlib.set_seed(0)
+    images = np.random.default_rng(0).random((2, 28, 28, 1), dtype=np.float32)
+    plain.set_weights(book.get_weights())
+    np.testing.assert_allclose(plain.predict(images, verbose=0), book.predict(images, verbose=0), rtol=1e-5)
+
+
+def test_modern_convnet_layers_for_three_blocks():
+    model = digitlib.modern_convnet(filters=[32, 64, 128], augment=True)
+    assert model.layers[0].name == "augmentation"
+    pools = [tuple(layer.output.shape[1:]) for layer in model.layers if layer.name.endswith("_pool")]
+    assert pools == [(13, 13, 32), (5, 5, 64), (1, 1, 128)]  # 28 -> 26 -> 13 -> 11 -> 5 -> 3 -> 1
+    assert all(not layer.use_bias for layer in model.layers if isinstance(layer, keras.layers.Conv2D))
+    assert "augmentation" not in [layer.name for layer in digitlib.modern_convnet(augment=False).layers]
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"filters": []}, "filters"),
+        ({"filters": [32, "64"]}, "filters"),
+        ({"filters": [32, -1]}, "filters"),
+        ({"filters": [True]}, "filters"),
+        ({"filters": 32}, "filters"),
+        ({"batch_norm": 1}, "batch_norm"),
+        ({"augment": "yes"}, "augment"),
+        ({"dense_units": -1}, "dense_units"),
+        ({"dense_units": True}, "dense_units"),
+        ({"dropout": 1.0}, "dropout"),
+        ({"dropout": -0.1}, "dropout"),
+        ({"filters": [8, 8, 8, 8]}, "shrink"),
+    ],
+)
+def test_modern_convnet_bad_options(options, message):
+    with pytest.raises(ValueError, match=message):
+        digitlib.modern_convnet(**options)
+
+
+def test_modern_convnet_through_build_model_and_recipe():
+    assert digitlib.build_model("modern_convnet", filters=[32, 64, 128]).count_params() == BN_THREE_BLOCKS
+    with pytest.raises(ValueError, match="bad model_options"):
+        digitlib.Recipe(model="modern_convnet", model_options={"filters": [32, 64], "bogus": 1})
+
+
+def test_augmentation_settings_reach_the_keras_layers():
+    layers = digitlib.augmentation(rotation=18, shift=0.2, zoom=0.05).layers
+    assert [type(layer).__name__ for layer in layers] == ["RandomRotation", "RandomTranslation", "RandomZoom"]
+    rotate, shift, zoom = (layer.get_config() for layer in layers)
+    assert rotate["factor"] in (0.05, (-0.05, 0.05), [-0.05, 0.05])  # 18 degrees of 360
+    assert shift["height_factor"] == shift["width_factor"] == 0.2
+    assert zoom["height_factor"] == 0.05
+    assert {c["interpolation"] for c in (rotate, shift, zoom)} == {"nearest"}
+    assert {c["fill_mode"] for c in (rotate, shift, zoom)} == {"constant"}
+
+
+def test_augmentation_changes_images_in_training_only(mnist):
+    (x_train, _), _ = mnist
+    images = digitlib.scale_images(x_train[:16])[..., None]
+    digitlib.set_seed(0)
+    augment = digitlib.augmentation()
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(augment(images, training=False)), images)
+    changed = keras.ops.convert_to_numpy(augment(images, training=True))
+    assert changed.shape == images.shape and not np.array_equal(changed, images)
+    assert changed.min() >= 0 and changed.max() <= 1
+    # nearest-neighbour resampling only copies pixels: no new grey levels appear
+    assert set(np.unique(changed)) <= set(np.unique(images))
+    still = digitlib.augmentation(rotation=0, shift=0, zoom=0)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(still(images, training=True)), images, atol=1e-6)
+
+
+def test_bilinear_augmentation_blurs_the_strokes(mnist):
+    (x_train, _), _ = mnist
+    images = digitlib.scale_images(x_train[:500])[..., None]
+    digitlib.set_seed(0)
+    bright = {name: float((keras.ops.convert_to_numpy(digitlib.augmentation(interpolation=name)(
+        images, training=True)) > 0.9).mean()) for name in ("nearest", "bilinear")}
+    original = float((images > 0.9).mean())
+    assert abs(bright["nearest"] - original) < 0.1 * original
+    assert bright["bilinear"] < 0.6 * original
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"rotation": 180}, "rotation"),
+        ({"rotation": -1}, "rotation"),
+        ({"rotation": True}, "rotation"),
+        ({"shift": 1.0}, "shift"),
+        ({"zoom": "0.1"}, "zoom"),
+        ({"interpolation": "bicubic"}, "interpolation"),
+    ],
+)
+def test_augmentation_bad_settings(options, message):
+    with pytest.raises(ValueError, match=message):
+        digitlib.augmentation(**options)

@@ -361,3 +361,29 @@ def test_lines_long_integer_axis_and_log_scale_stay_readable():
     assert len(ax.get_xticks()) <= 12 and all(float(t).is_integer() for t in ax.get_xticks())
     labels = {t.get_text() for t in ax.get_yticklabels() if t.get_text()}
     assert {"0.2", "0.5", "1", "2"} <= labels
+
+
+def test_tradeoff_puts_each_labelled_point_where_it_belongs():
+    fig = plotting.plot_tradeoff([34_826, 3_274_634], [99.2, 99.3], ["book", "big"],
+                                 xlabel="parameters", ylabel="accuracy (%)", title="Size")
+    ax = fig.axes[0]
+    np.testing.assert_array_equal(ax.collections[0].get_offsets(), [[34_826, 99.2], [3_274_634, 99.3]])
+    assert [(t.get_text(), t.xy) for t in ax.texts] == [("book", (34_826.0, 99.2)), ("big", (3_274_634.0, 99.3))]
+    assert (ax.get_xlabel(), ax.get_ylabel(), ax.get_title()) == ("parameters", "accuracy (%)", "Size")
+    assert ax.get_xscale() == "log"
+    linear = plotting.plot_tradeoff([-1, 2], [0, 1], ["a", "b"], "x", "y", "t", logx=False)
+    assert linear.axes[0].get_xscale() == "linear"
+
+
+@pytest.mark.parametrize(
+    "x, y, labels, message",
+    [
+        ([1, 2], [1], ["a", "b"], "same non-zero length"),
+        ([], [], [], "same non-zero length"),
+        ([1, float("nan")], [1, 2], ["a", "b"], "finite"),
+        ([0, 2], [1, 2], ["a", "b"], "positive x"),
+    ],
+)
+def test_tradeoff_bad_input(x, y, labels, message):
+    with pytest.raises(ValueError, match=message):
+        plotting.plot_tradeoff(x, y, labels, "x", "y", "t")

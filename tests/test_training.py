@@ -49,6 +49,7 @@ def test_default_recipe_is_the_classic_one():
     assert (recipe.model, recipe.optimizer, recipe.learning_rate) == ("simple_convnet", "adam", 0.001)
     assert (recipe.batch_size, recipe.epochs, recipe.validation_split) == (128, 15, 0.1)
     assert recipe.loss == "categorical_crossentropy" and recipe.train_size is None
+    assert recipe.lr_schedule == "constant"
 
 
 @pytest.mark.parametrize(
@@ -72,6 +73,8 @@ def test_default_recipe_is_the_classic_one():
         ({"callbacks": {"early_stopping": {"patients": 3}}}, "bad options for callback"),
         ({"callbacks": {"stop_at_accuracy": {"target": 1.5}}}, "target"),
         ({"model_options": {"dropout": np.float32(0.2)}}, "plain JSON"),
+        ({"lr_schedule": "linear"}, "lr_schedule"),
+        ({"lr_schedule": None}, "lr_schedule"),
     ],
 )
 def test_bad_recipes_are_refused(changes, message):
@@ -293,3 +296,28 @@ def test_early_stopping_from_the_recipe_stops_and_restores(cache):
     )
     _, history = digitlib.train(recipe, verbose=0)
     assert history.epochs_run == 2
+
+
+# --- learning-rate schedule ---------------------------------------------------------------------
+
+
+def test_a_cosine_schedule_falls_from_the_learning_rate_to_zero_over_all_steps(small_mnist):
+    (x, y), _ = small_mnist
+    train, validation = (data.scale_images(x[:100])[..., None], data.one_hot(y[:100])), (
+        data.scale_images(x[100:120])[..., None], data.one_hot(y[100:120]))
+    recipe = Recipe(epochs=2, batch_size=32, learning_rate=0.01, lr_schedule="cosine")
+    assert training.cache_key(recipe) != training.cache_key(recipe.replace(lr_schedule="constant"))
+    model = digitlib.simple_convnet()
+    training.compile_and_fit(model, recipe, train, validation)
+    schedule = model.optimizer._learning_rate
+    assert isinstance(schedule, keras.optimizers.schedules.CosineDecay)
+    assert schedule.initial_learning_rate == 0.01
+    assert schedule.decay_steps == 2 * 4  # 100 images in batches of 32: 4 steps an epoch
+    assert float(schedule(0)) == pytest.approx(0.01)
+    assert float(schedule(4)) == pytest.approx(0.005)  # half way: cos(pi / 2)
+    assert int(model.optimizer.iterations) == 8
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.0, abs=1e-9)  # all steps used
+
+    constant = digitlib.simple_convnet()
+    training.compile_and_fit(constant, recipe.replace(lr_schedule="constant"), train, validation)
+    assert float(constant.optimizer.learning_rate) == pytest.approx(0.01, rel=1e-7)
