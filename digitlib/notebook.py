@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 
 def glue(name: str, value, display: bool = False) -> None:
     """Record ``value`` under ``name`` for the book's prose (myst-nb's ``glue``).
 
-    Where myst-nb is not installed (as in Colab) there is no book to glue into, so this
-    does nothing; the value is still in the notebook's variables.
+    NumPy scalars become plain Python numbers first: NumPy 2 writes ``np.float64(0.5)``
+    as their text, which the prose's number formats cannot read. Where myst-nb is not
+    installed (as in Colab) there is no book to glue into, so this does nothing; the
+    value is still in the notebook's variables.
     """
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(f"glue name must be an identifier-like string, got {name!r}")
+    if isinstance(value, np.generic):
+        value = value.item()
     try:
         from myst_nb import glue as myst_glue
     except ImportError:

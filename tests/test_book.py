@@ -98,3 +98,25 @@ def test_the_book_model_reaches_99_percent_on_the_test_set(built_book):
 def test_the_predictions_chapter_uses_the_training_chapters_model(built_book):
     html, _ = built_book
     assert _glued(html, "06_predictions", "test_accuracy") == _glued(html, "04_training", "test_accuracy")
+
+
+def test_the_beyond_chapter_beats_the_book_model_with_one_model(built_book):
+    """The "Beyond 99.5%" chapter's final model, trained with its full parameters, makes
+    fewer test errors than the book's model, and the page reports its own result."""
+    html, _ = built_book
+    accuracy = _glued(html, "08_beyond_99_5", "test_accuracy")
+    errors = _glued(html, "08_beyond_99_5", "test_errors")
+    assert errors == round((1 - accuracy) * 10_000)
+    assert accuracy > _glued(html, "04_training", "test_accuracy") >= 0.990
+    assert _glued(html, "08_beyond_99_5", "book_test_pct") == pytest.approx(
+        100 * _glued(html, "04_training", "test_accuracy"))  # step 0 is the training chapter's model
+    text = re.sub(r"<[^>]+>", "", _page(html, ROOT / "chapters" / "08_beyond_99_5.ipynb"))
+    assert f"The final model reads {100 * accuracy:.2f}% of the test digits right" in text
+
+
+def test_the_architecture_chapter_compares_all_six_networks(built_book):
+    html, _ = built_book
+    page = _page(html, ROOT / "chapters" / "07_architectures.ipynb")
+    table = page[page.index("<table"):page.index("</table>")]
+    for name in ("mlp", "lenet5", "simple_convnet", "three_block_convnet", "wide_head_convnet", "big_5x5_convnet"):
+        assert f">{name}<" in table, name

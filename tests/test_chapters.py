@@ -42,6 +42,12 @@ EXPECTED_GLUE = {
         "least_common_digit": 5, "least_common_count": 5421, "n_fit": 54000, "n_val": 6000,
         "first_labels": "5, 0, 4, 1, 9, 2, 1, 3, 1, 4",
     },
+    # parameter counts worked out by hand in tests/test_models.py
+    "07_architectures": {
+        "n_models": 6, "params_mlp": 101_770, "params_lenet5": 61_706, "params_simple_convnet": 34_826,
+        "params_three_block_convnet": 56_452, "params_wide_head_convnet": 843_658,
+        "params_big_5x5_convnet": 3_274_634, "work_simple_convnet": 2_440_960, "work_mlp": 101_632,
+    },
 }
 
 

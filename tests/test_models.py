@@ -296,3 +296,213 @@ def test_bilinear_augmentation_blurs_the_strokes(mnist):
 def test_augmentation_bad_settings(options, message):
     with pytest.raises(ValueError, match=message):
         digitlib.augmentation(**options)
+
+
+# The default modern_convnet layer by layer, counted by hand: a convolution after which batch
+# normalization follows has no bias (3 * 3 * c_in * filters), batch normalization 4 per channel.
+MODERN_DEFAULT_LAYERS = [
+    ("augmentation", "Sequential", (28, 28, 1), 0),  # random rotation, shift and zoom: no weights
+    ("block1_conv", "Conv2D", (26, 26, 32), 3 * 3 * 1 * 32),  # 288
+    ("block1_bn", "BatchNormalization", (26, 26, 32), 4 * 32),  # 128
+    ("block1_relu", "ReLU", (26, 26, 32), 0),
+    ("block1_pool", "MaxPooling2D", (13, 13, 32), 0),
+    ("block2_conv", "Conv2D", (11, 11, 64), 3 * 3 * 32 * 64),  # 18,432
+    ("block2_bn", "BatchNormalization", (11, 11, 64), 4 * 64),  # 256
+    ("block2_relu", "ReLU", (11, 11, 64), 0),
+    ("block2_pool", "MaxPooling2D", (5, 5, 64), 0),
+    ("flatten", "Flatten", (1600,), 0),
+    ("dropout", "Dropout", (1600,), 0),
+    ("classifier", "Dense", (10,), (1600 + 1) * 10),  # 16,010
+]
+# Three blocks and a 128-unit dense layer, without augmentation: 28 -> 26 -> 13 -> 11 -> 5 -> 3 -> 1.
+MODERN_THREE_BLOCKS_DENSE_LAYERS = [
+    ("block1_conv", "Conv2D", (26, 26, 32), 288),
+    ("block1_bn", "BatchNormalization", (26, 26, 32), 128),
+    ("block1_relu", "ReLU", (26, 26, 32), 0),
+    ("block1_pool", "MaxPooling2D", (13, 13, 32), 0),
+    ("block2_conv", "Conv2D", (11, 11, 64), 18_432),
+    ("block2_bn", "BatchNormalization", (11, 11, 64), 256),
+    ("block2_relu", "ReLU", (11, 11, 64), 0),
+    ("block2_pool", "MaxPooling2D", (5, 5, 64), 0),
+    ("block3_conv", "Conv2D", (3, 3, 128), 3 * 3 * 64 * 128),  # 73,728
+    ("block3_bn", "BatchNormalization", (3, 3, 128), 4 * 128),  # 512
+    ("block3_relu", "ReLU", (3, 3, 128), 0),
+    ("block3_pool", "MaxPooling2D", (1, 1, 128), 0),
+    ("flatten", "Flatten", (128,), 0),
+    ("dense", "Dense", (128,), 128 * 128),  # no bias: batch normalization follows
+    ("dense_bn", "BatchNormalization", (128,), 4 * 128),
+    ("dense_relu", "ReLU", (128,), 0),
+    ("dropout", "Dropout", (128,), 0),
+    ("classifier", "Dense", (10,), (128 + 1) * 10),  # 1,290
+]
+
+
+def _layer_table(model):
+    return [(layer.name, type(layer).__name__, tuple(layer.output.shape[1:]), layer.count_params())
+            for layer in model.layers]
+
+
+@pytest.mark.parametrize(
+    "options, expected",
+    [({}, MODERN_DEFAULT_LAYERS),
+     ({"filters": (32, 64, 128), "dense_units": 128, "augment": False}, MODERN_THREE_BLOCKS_DENSE_LAYERS)],
+)
+def test_modern_convnet_layer_by_layer(options, expected):
+    model = digitlib.modern_convnet(**options)
+    assert _layer_table(model) == expected
+    assert model.count_params() == sum(count for *_, count in expected)
+    assert model.input_shape == (None, 28, 28, 1)
+    weighted = [layer for layer in model.layers if isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense))]
+    assert [layer.use_bias for layer in weighted] == [False] * (len(weighted) - 1) + [True]  # only the classifier
+
+
+# More counts by hand. Without batch normalization the convolutions and the dense layer keep their bias.
+@pytest.mark.parametrize(
+    "options, count",
+    [
+        ({"filters": [32, 64, 128]}, 288 + 128 + 18_432 + 256 + 73_728 + 512 + 1_290),  # 94,634
+        ({"batch_norm": False}, 34_826),  # the augmentation adds no parameters
+        ({"batch_norm": False, "augment": False, "dense_units": 128},
+         (9 + 1) * 32 + (288 + 1) * 64 + (1600 + 1) * 128 + (128 + 1) * 10),  # 225,034
+        ({"filters": [16]}, 9 * 16 + 4 * 16 + (13 * 13 * 16 + 1) * 10),  # 28 -> 26 -> 13: 27,258
+        ({"input_shape": (20, 20, 1), "filters": [8, 8]}, 72 + 32 + 576 + 32 + (3 * 3 * 8 + 1) * 10),  # 20->9->3
+        ({"input_shape": (32, 32, 3), "num_classes": 5},
+         3 * 3 * 3 * 32 + 4 * 32 + 18_432 + 256 + (6 * 6 * 64 + 1) * 5),  # 32 -> 15 -> 6: 31,205
+    ],
+)
+def test_modern_convnet_more_parameter_counts(options, count):
+    assert digitlib.modern_convnet(**options).count_params() == count
+
+
+def test_modern_convnet_default_count_in_words():
+    assert BN_DEFAULT == 35_114 and BN_THREE_BLOCKS == 94_634 and BN_DENSE_128 == 225_706
+    assert digitlib.modern_convnet().count_params() == 35_114
+
+
+def test_modern_convnet_augmentation_comes_first_only_when_asked():
+    names = [layer.name for layer in digitlib.modern_convnet().layers]
+    assert names[0] == "augmentation" and names.count("augmentation") == 1
+    for options in ({"augment": False}, {"augment": False, "batch_norm": False}, {"augment": False, "filters": [8]}):
+        model = digitlib.modern_convnet(**options)
+        assert model.layers[0].name == "block1_conv"
+        assert not any(isinstance(layer, keras.Model) for layer in model.layers)
+
+
+def test_modern_convnet_augmentation_uses_the_default_settings():
+    rotate, shift, zoom = (layer.get_config() for layer in digitlib.modern_convnet().layers[0].layers)
+    factor = rotate["factor"]
+    assert np.abs(np.atleast_1d(factor)).tolist() == pytest.approx([10 / 360] * np.size(factor))
+    assert (shift["height_factor"], shift["width_factor"]) == (0.1, 0.1)
+    assert zoom["height_factor"] == 0.1 and zoom["width_factor"] is None  # None: keep the aspect ratio
+
+
+@pytest.mark.parametrize("rotation, shift, zoom", [(10.0, 0.1, 0.1), (45, 0.25, 0.5), (0, 0, 0)])
+def test_augmentation_layer_factors(rotation, shift, zoom):
+    rotate, translate, scale = (layer.get_config() for layer in digitlib.augmentation(rotation, shift, zoom).layers)
+    assert np.abs(np.atleast_1d(rotate["factor"])).max() == pytest.approx(rotation / 360)
+    assert translate["height_factor"] == translate["width_factor"] == shift
+    assert scale["height_factor"] == zoom
+
+
+def test_modern_convnet_with_augmentation_predicts_as_without_it():
+    digitlib.set_seed(0)
+    augmented = digitlib.modern_convnet(filters=[8, 16])
+    plain = digitlib.modern_convnet(filters=[8, 16], augment=False)
+    plain.set_weights(augmented.get_weights())
+    images = np.random.default_rng(1).random((5, 28, 28, 1), dtype=np.float32)
+    aug = augmented.get_layer("augmentation")
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(aug(images, training=False)), images)
+    np.testing.assert_array_equal(augmented.predict(images, verbose=0), plain.predict(images, verbose=0))
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(augmented(images, training=False)),
+                                  keras.ops.convert_to_numpy(plain(images, training=False)))
+    # and twice the same: nothing random at inference
+    np.testing.assert_array_equal(augmented.predict(images, verbose=0), augmented.predict(images, verbose=0))
+
+
+def test_augmentation_in_training_mode_fills_with_background():
+    digitlib.set_seed(0)
+    white = np.ones((32, 28, 28, 1), dtype=np.float32)
+    moved = keras.ops.convert_to_numpy(digitlib.modern_convnet().layers[0](white, training=True))
+    assert moved.shape == white.shape
+    assert set(np.unique(moved)) <= {0.0, 1.0}  # nearest resampling copies pixels; new space is 0
+    assert 0.5 < moved.mean() < 1.0
+    assert sum(not np.array_equal(image, white[0]) for image in moved) >= 16  # most images change
+    grey = np.random.default_rng(2).random((8, 28, 28, 1), dtype=np.float32)
+    moved = keras.ops.convert_to_numpy(digitlib.augmentation()(grey, training=True))
+    assert moved.min() >= 0 and moved.max() <= 1 and not np.array_equal(moved, grey)
+    still = keras.ops.convert_to_numpy(digitlib.augmentation(0, 0, 0)(grey, training=True))
+    np.testing.assert_allclose(still, grey, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"filters": None}, "filters must be a non-empty list of positive ints"),
+        ({"filters": (32, 0)}, "filters"),
+        ({"filters": [32, 64.0]}, "filters"),
+        ({"filters": [32, False]}, "filters"),
+        ({"batch_norm": None}, "batch_norm must be True or False"),
+        ({"augment": 0}, "augment must be True or False"),
+        ({"dense_units": 1.5}, "dense_units must be an int >= 0"),
+        ({"dropout": True}, r"dropout must be a rate in \[0, 1\)"),
+        ({"dropout": "0.5"}, "dropout"),
+        ({"num_classes": 1}, "at least 2"),
+        ({"input_shape": (28, 28)}, "three positive ints"),
+        ({"filters": [8, 8, 8, 8]}, "4 blocks shrink a 28x28 input to nothing"),
+        ({"input_shape": (21, 21, 1), "filters": [8, 8, 8]}, "3 blocks shrink a 21x21"),  # 21 -> 9 -> 3 -> 0
+        ({"input_shape": (40, 20, 1), "filters": [8, 8, 8]}, "3 blocks shrink a 40x20"),  # the smaller side counts
+    ],
+)
+def test_modern_convnet_more_bad_options(options, message):
+    with pytest.raises(ValueError, match=message):
+        digitlib.modern_convnet(**options)
+
+
+@pytest.mark.parametrize(
+    "input_shape, filters, last",
+    [((28, 28, 1), [8, 8, 8], (1, 1, 8)), ((22, 22, 1), [4, 4, 4], (1, 1, 4)), ((4, 4, 1), [2], (1, 1, 2))],
+)
+def test_modern_convnet_as_many_blocks_as_the_input_allows(input_shape, filters, last):
+    # 22 -> 20 -> 10 -> 8 -> 4 -> 2 -> 1; 4 -> 2 -> 1
+    model = digitlib.modern_convnet(input_shape=input_shape, filters=filters, augment=False)
+    assert tuple(model.get_layer("flatten").input.shape[1:]) == last
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"rotation": 180.0}, r"rotation must be a number in \[0, 180\), got 180.0"),
+        ({"rotation": -0.5}, "rotation"),
+        ({"rotation": False}, "rotation"),
+        ({"rotation": "10"}, "rotation"),
+        ({"shift": 1}, r"shift must be a number in \[0, 1\)"),
+        ({"shift": -0.1}, "shift"),
+        ({"zoom": "0.1"}, r"zoom must be a number in \[0, 1\), got '0.1'"),
+        ({"zoom": None}, "zoom"),
+        ({"zoom": 1.5}, "zoom"),
+    ],
+)
+def test_augmentation_more_bad_settings(options, message):
+    with pytest.raises(ValueError, match=message):
+        digitlib.augmentation(**options)
+
+
+def test_augmentation_takes_settings_just_inside_the_limits():
+    layers = digitlib.augmentation(rotation=179.9, shift=0.99, zoom=0.99).layers
+    assert layers[1].get_config()["height_factor"] == 0.99 and layers[2].get_config()["height_factor"] == 0.99
+
+
+def test_modern_convnet_is_a_named_architecture():
+    assert digitlib.ARCHITECTURES["modern_convnet"] is digitlib.modern_convnet
+    model = digitlib.build_model("modern_convnet", filters=[32, 64, 128])
+    assert model.name == "modern_convnet" and model.output_shape == (None, 10)
+    assert [layer.name for layer in model.layers if layer.name.endswith("_conv")] == [
+        "block1_conv", "block2_conv", "block3_conv"]
+    with pytest.raises(ValueError, match="bad options for architecture 'modern_convnet'"):
+        digitlib.build_model("modern_convnet", bogus=1)
+    with pytest.raises(ValueError, match="filters"):
+        digitlib.build_model("modern_convnet", filters=[])
+    recipe = digitlib.Recipe(model="modern_convnet", model_options={"filters": [32, 64], "dense_units": 128})
+    assert recipe.model_options == {"filters": [32, 64], "dense_units": 128}
+    with pytest.raises(ValueError, match="bad model_options for 'modern_convnet'.*bogus"):
+        digitlib.Recipe(model="modern_convnet", model_options={"filters": [32, 64], "bogus": 1})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 import digitlib
@@ -37,3 +38,16 @@ def test_markdown_table_bad_input(columns, rows, message):
 def test_glue_needs_an_identifier(name):
     with pytest.raises(ValueError, match="glue name"):
         digitlib.glue(name, 1)
+
+
+def test_glue_turns_numpy_scalars_into_numbers_the_prose_can_format(monkeypatch):
+    import myst_nb
+
+    glued = {}
+    monkeypatch.setattr(myst_nb, "glue", lambda name, value, display=False: glued.update({name: value}))
+    digitlib.glue("share", np.float64(0.25))
+    digitlib.glue("count", np.int64(7))
+    digitlib.glue("plain", 0.5)
+    assert glued == {"share": 0.25, "count": 7, "plain": 0.5}
+    assert type(glued["share"]) is float and type(glued["count"]) is int
+    assert repr(glued["share"]) == "0.25"  # what myst-nb stores as the text to format

@@ -387,3 +387,44 @@ def test_tradeoff_puts_each_labelled_point_where_it_belongs():
 def test_tradeoff_bad_input(x, y, labels, message):
     with pytest.raises(ValueError, match=message):
         plotting.plot_tradeoff(x, y, labels, "x", "y", "t")
+
+
+def test_tradeoff_one_annotated_point_per_label():
+    x, y = np.array([1_000, 35_114, 225_706]), np.array([97.5, 99.4, 99.6])
+    fig = plotting.plot_tradeoff(x, y, [1, "modern", "wide"], "parameters", "test accuracy (%)", "Bigger models")
+    ax = fig.axes[0]
+    [points] = ax.collections
+    np.testing.assert_array_equal(points.get_offsets(), np.column_stack([x, y]))
+    assert len(points.get_facecolors()) == 3
+    assert [t.get_text() for t in ax.texts] == ["1", "modern", "wide"]  # labels are written as text
+    assert [t.xy for t in ax.texts] == [(1_000.0, 97.5), (35_114.0, 99.4), (225_706.0, 99.6)]
+    assert (ax.get_xlabel(), ax.get_ylabel(), ax.get_title()) == ("parameters", "test accuracy (%)", "Bigger models")
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "linear"
+    lo, hi = ax.get_xlim()
+    assert lo < 1_000 and hi > 225_706  # every point inside the axes
+
+
+def test_tradeoff_linear_x_takes_zero_and_negative_values():
+    fig = plotting.plot_tradeoff([0, -2.5, 4], [1, 2, 3], ["a", "b", "c"], "x", "y", "t", logx=False)
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "linear"
+    np.testing.assert_array_equal(ax.collections[0].get_offsets(), [[0, 1], [-2.5, 2], [4, 3]])
+    assert [t.xy for t in ax.texts] == [(0.0, 1.0), (-2.5, 2.0), (4.0, 3.0)]
+
+
+@pytest.mark.parametrize(
+    "x, y, labels, logx, message",
+    [
+        ([1, 2], [1, 2], ["a"], True, "same non-zero length, got 2, 2 and 1"),
+        ([1], [1, 2], ["a", "b"], False, "same non-zero length"),
+        ([], [], [], False, "same non-zero length"),
+        ([1, 2], [1, float("nan")], ["a", "b"], True, "finite"),
+        ([1, float("inf")], [1, 2], ["a", "b"], False, "finite"),
+        ([1, float("nan")], [1, 2], ["a", "b"], False, "finite"),
+        ([-1, 2], [1, 2], ["a", "b"], True, "positive x"),
+        ([0.0], [1], ["a"], True, "positive x"),
+    ],
+)
+def test_tradeoff_more_bad_input(x, y, labels, logx, message):
+    with pytest.raises(ValueError, match=message):
+        plotting.plot_tradeoff(x, y, labels, "x", "y", "t", logx=logx)

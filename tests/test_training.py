@@ -321,3 +321,63 @@ def test_a_cosine_schedule_falls_from_the_learning_rate_to_zero_over_all_steps(s
     constant = digitlib.simple_convnet()
     training.compile_and_fit(constant, recipe.replace(lr_schedule="constant"), train, validation)
     assert float(constant.optimizer.learning_rate) == pytest.approx(0.01, rel=1e-7)
+
+
+@pytest.mark.parametrize("schedule", ["linear", None, 1, "Cosine", ""])
+def test_bad_lr_schedules_are_refused(schedule):
+    with pytest.raises(ValueError, match=r"lr_schedule must be one of \('constant', 'cosine'\)"):
+        Recipe(lr_schedule=schedule)
+
+
+def test_the_schedule_is_part_of_the_recipe_and_its_key():
+    cosine = TINY.replace(lr_schedule="cosine")
+    assert cosine.to_dict()["lr_schedule"] == "cosine" and TINY.to_dict()["lr_schedule"] == "constant"
+    assert training.cache_key(cosine) != training.cache_key(TINY)
+    assert training.cache_key(cosine) == training.cache_key(Recipe(epochs=2, batch_size=64, lr_schedule="cosine"))
+
+
+def _arrays(small_mnist, count):
+    (x, y), _ = small_mnist
+    return data.scale_images(x[:count])[..., None], data.one_hot(y[:count])
+
+
+@pytest.mark.parametrize(
+    "count, batch_size, epochs, steps",
+    [(100, 32, 2, 8), (64, 32, 1, 2), (65, 32, 1, 3), (40, 50, 2, 2)],  # epochs * ceil(count / batch_size)
+)
+def test_cosine_decay_steps_cover_every_batch(small_mnist, count, batch_size, epochs, steps):
+    digitlib.set_seed(0)
+    model = digitlib.simple_convnet()
+    recipe = Recipe(epochs=epochs, batch_size=batch_size, learning_rate=0.003, lr_schedule="cosine")
+    training.compile_and_fit(model, recipe, _arrays(small_mnist, count), _arrays(small_mnist, 10))
+    schedule = model.optimizer._learning_rate
+    assert isinstance(schedule, keras.optimizers.schedules.CosineDecay)
+    assert (schedule.initial_learning_rate, schedule.decay_steps, schedule.alpha) == (0.003, steps, 0.0)
+    assert int(model.optimizer.iterations) == steps
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_a_constant_rate_stays_the_learning_rate(small_mnist):
+    digitlib.set_seed(0)
+    model = digitlib.simple_convnet()
+    recipe = Recipe(epochs=2, batch_size=32, learning_rate=0.003)
+    training.compile_and_fit(model, recipe, _arrays(small_mnist, 64), _arrays(small_mnist, 10))
+    assert not isinstance(model.optimizer._learning_rate, keras.optimizers.schedules.LearningRateSchedule)
+    assert int(model.optimizer.iterations) == 4
+    assert float(model.optimizer.learning_rate) == float(np.float32(0.003))  # exactly, in float32
+
+
+def test_train_with_a_cosine_schedule_counts_train_size_and_survives_the_cache(cache):
+    recipe = Recipe(model="modern_convnet", model_options={"filters": [8, 16]}, epochs=2, batch_size=32,
+                    train_size=100, learning_rate=0.01, lr_schedule="cosine")
+    model, history = digitlib.train(recipe, verbose=0)
+    assert not history.from_cache and history.epochs_run == 2
+    assert model.optimizer._learning_rate.decay_steps == 8  # 100 images, not the 900 of the training part
+    loaded, again = digitlib.train(recipe, verbose=0)
+    assert again.from_cache and _same_weights(model, loaded)
+    schedule = loaded.optimizer._learning_rate
+    assert isinstance(schedule, keras.optimizers.schedules.CosineDecay)
+    assert (schedule.initial_learning_rate, schedule.decay_steps) == (0.01, 8)
+    x = np.random.default_rng(0).random((3, 28, 28, 1), dtype=np.float32)
+    np.testing.assert_array_equal(model.predict(x, verbose=0), loaded.predict(x, verbose=0))
+    assert training.cache_key(recipe) != training.cache_key(recipe.replace(lr_schedule="constant"))
