@@ -100,7 +100,9 @@ class Recipe:
     ``"early_stopping"`` (Keras's ``EarlyStopping``) or ``"stop_at_accuracy"``
     (:class:`StopAtAccuracy`) to their keyword arguments. ``train_size`` trains on the
     first ``train_size`` training images only; the validation part is always the whole
-    last ``validation_split`` of the 60,000. ``lr_schedule`` is ``"constant"`` (the
+    last ``validation_split`` of the 60,000. ``validation_split=0.0`` means what it means to
+    Keras's ``model.fit``: no validation part, train on all 60,000 (the final run of a
+    recipe chosen on validation). ``lr_schedule`` is ``"constant"`` (the
     learning rate stays ``learning_rate``) or ``"cosine"`` (it falls from
     ``learning_rate`` to 0 along a half cosine over all ``epochs``).
     """
@@ -141,8 +143,11 @@ class Recipe:
             raise ValueError(f"learning_rate must be a positive number, got {lr!r}")
         if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
-        if not isinstance(self.validation_split, float) or not 0 < self.validation_split < 1:
-            raise ValueError(f"validation_split must be a float strictly between 0 and 1, got {self.validation_split!r}")
+        if not isinstance(self.validation_split, float) or not 0 <= self.validation_split < 1:
+            raise ValueError(f"validation_split must be a float in [0, 1), got {self.validation_split!r}")
+        if self.validation_split == 0 and self.callbacks:
+            raise ValueError("callbacks watch the validation metrics, and validation_split=0.0 "
+                             f"holds out no validation part; drop {sorted(self.callbacks)}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**32:
             raise ValueError(f"seed must be an int in 0..2**32-1, got {self.seed!r}")
         for name, module in (("optimizer", keras.optimizers), ("loss", keras.losses)):
@@ -221,8 +226,9 @@ def cache_key(recipe: Recipe) -> str:
 
 
 def compile_and_fit(model, recipe: Recipe, train, validation, callbacks=()):
-    """Compile ``model`` and fit it as ``recipe`` says: the plain Keras calls."""
-    (x_train, y_train), (x_val, y_val) = train, validation
+    """Compile ``model`` and fit it as ``recipe`` says: the plain Keras calls.
+    ``validation`` is ``(x_val, y_val)``, or ``None`` to fit without one."""
+    x_train, y_train = train
     learning_rate = recipe.learning_rate
     if recipe.lr_schedule == "cosine":
         total_steps = recipe.epochs * math.ceil(len(x_train) / recipe.batch_size)
@@ -234,7 +240,7 @@ def compile_and_fit(model, recipe: Recipe, train, validation, callbacks=()):
         y_train,
         batch_size=recipe.batch_size,
         epochs=recipe.epochs,
-        validation_data=(x_val, y_val),
+        validation_data=validation,
         callbacks=list(callbacks),
         verbose=0,  # EpochLog prints one line per epoch instead
     )
@@ -252,10 +258,22 @@ def _make_callbacks(specs: dict) -> list:
     return made
 
 
+def _training_data(recipe: Recipe):
+    """The recipe's training part and validation part (``None`` for ``validation_split=0.0``)."""
+    if recipe.validation_split > 0:
+        return data.training_splits(recipe.validation_split, recipe.train_size)
+    (images, labels), _ = data.load_mnist()
+    size = len(images) if recipe.train_size is None else recipe.train_size
+    if size > len(images):
+        raise ValueError(f"train_size must be at most the {len(images):,} training images, got {size}")
+    x, y = data.preprocess(images[:size], labels[:size])
+    return (x, y), None
+
+
 def _run(recipe: Recipe, key: str, echo: bool):
     """Train from scratch; returns the model and its :class:`TrainingHistory`."""
     callbacks = _make_callbacks(recipe.callbacks)
-    train_part, validation_part = data.training_splits(recipe.validation_split, recipe.train_size)
+    train_part, validation_part = _training_data(recipe)
     set_seed(recipe.seed)
     model = models.build_model(recipe.model, **recipe.model_options)
     log = EpochLog(recipe.epochs, echo=echo)

@@ -1,29 +1,68 @@
 """The whole book builds warning-free from an empty build folder, every chapter executed
-with real data and its full parameters, and the HTML has what a reader needs."""
+with real data, and the HTML has what a reader needs.
+
+Two modes, chosen by ``DIGITLIB_BOOK_BUILD``:
+
+- ``quick`` (the default, what CI runs): a copy of the book whose chapters get their quick
+  parameters injected as papermill would, built with a model cache of its own. Every page,
+  figure, glue reference and warning check runs; training takes minutes, not the better part
+  of an hour.
+- ``full``: the book as committed, with its real training and the shared model cache, as
+  ``jupyter-book build .`` and the publishing workflow build it. Only this mode can check the
+  accuracy the chapters promise, so those tests say they need it.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
+from papermill.iorw import load_notebook_node
+from papermill.parameterize import parameterize_notebook
 
-from conftest import ROOT, book_config, code_cells, read_notebook, toc_chapters
+from conftest import ROOT, book_config, code_cells, quick_parameters, read_notebook, toc_chapters
+
+BUILD_MODE = os.environ.get("DIGITLIB_BOOK_BUILD", "quick")
+if BUILD_MODE not in ("quick", "full"):
+    raise ValueError(f"DIGITLIB_BOOK_BUILD must be 'quick' or 'full', got {BUILD_MODE!r}")
+
+
+def _quick_book(folder: Path) -> Path:
+    """A copy of the book's sources with every chapter's quick parameters injected."""
+    shutil.copytree(ROOT, folder, ignore=shutil.ignore_patterns(".git", "_build", "*.egg-info", "__pycache__"))
+    for chapter in toc_chapters():
+        nb = load_notebook_node(str(chapter))  # with the metadata papermill expects
+        nbformat.write(parameterize_notebook(nb, quick_parameters(nb)), folder / chapter.relative_to(ROOT))
+    return folder
 
 
 @pytest.fixture(scope="module")
 def built_book(tmp_path_factory):
     output = tmp_path_factory.mktemp("book")
+    env = dict(os.environ)
+    source = ROOT
+    if BUILD_MODE == "quick":
+        source = _quick_book(tmp_path_factory.mktemp("quick") / "book")
+        env["DIGITLIB_CACHE"] = str(tmp_path_factory.mktemp("quick-models"))
     result = subprocess.run(
-        [str(Path(sys.executable).with_name("jupyter-book")), "build", str(ROOT), "--path-output", str(output),
+        [str(Path(sys.executable).with_name("jupyter-book")), "build", str(source), "--path-output", str(output),
          "-W", "-n", "--keep-going"],
-        capture_output=True, text=True, timeout=4 * 3600,
+        capture_output=True, text=True, timeout=4 * 3600, env=env,
     )
     assert result.returncode == 0, (result.stdout[-6000:], result.stderr[-6000:])
     return output / "_build" / "html", result
+
+
+def _needs_full_build():
+    if BUILD_MODE != "full":
+        pytest.skip("checks the chapters' real training: run with DIGITLIB_BOOK_BUILD=full")
 
 
 def _page(html: Path, chapter: Path) -> str:
@@ -88,6 +127,7 @@ def _glued(html: Path, chapter: str, name: str):
 
 def test_the_book_model_reaches_99_percent_on_the_test_set(built_book):
     """The training chapter's real run (its full parameters) meets the book's bar."""
+    _needs_full_build()
     html, _ = built_book
     accuracy = _glued(html, "04_training", "test_accuracy")
     assert accuracy >= 0.990, accuracy
@@ -100,18 +140,26 @@ def test_the_predictions_chapter_uses_the_training_chapters_model(built_book):
     assert _glued(html, "06_predictions", "test_accuracy") == _glued(html, "04_training", "test_accuracy")
 
 
-def test_the_beyond_chapter_beats_the_book_model_with_one_model(built_book):
-    """The "Beyond 99.5%" chapter's final model, trained with its full parameters, makes
-    fewer test errors than the book's model, and the page reports its own result."""
+def test_the_beyond_chapter_reports_its_own_result(built_book):
     html, _ = built_book
     accuracy = _glued(html, "08_beyond_99_5", "test_accuracy")
     errors = _glued(html, "08_beyond_99_5", "test_errors")
     assert errors == round((1 - accuracy) * 10_000)
-    assert accuracy > _glued(html, "04_training", "test_accuracy") >= 0.990
-    assert _glued(html, "08_beyond_99_5", "book_test_pct") == pytest.approx(
-        100 * _glued(html, "04_training", "test_accuracy"))  # step 0 is the training chapter's model
     text = re.sub(r"<[^>]+>", "", _page(html, ROOT / "chapters" / "08_beyond_99_5.ipynb"))
     assert f"The final model reads {100 * accuracy:.2f}% of the test digits right" in text
+
+
+def test_the_beyond_chapter_reaches_its_target_with_one_model(built_book):
+    """The "Beyond 99.5%" chapter's final model, trained with its full parameters, reaches
+    99.6% on the test set, and its step 0 is the training chapter's model."""
+    _needs_full_build()
+    html, _ = built_book
+    accuracy = _glued(html, "08_beyond_99_5", "test_accuracy")
+    errors = _glued(html, "08_beyond_99_5", "test_errors")
+    assert errors <= 40, errors  # 99.6% of 10,000 digits right; the float32 accuracy may print 0.99599...
+    assert accuracy > _glued(html, "04_training", "test_accuracy") >= 0.990
+    assert _glued(html, "08_beyond_99_5", "book_test_pct") == pytest.approx(
+        100 * _glued(html, "04_training", "test_accuracy"))
 
 
 def test_the_architecture_chapter_compares_all_six_networks(built_book):

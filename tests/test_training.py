@@ -66,7 +66,9 @@ def test_default_recipe_is_the_classic_one():
         ({"learning_rate": 0}, "learning_rate"),
         ({"learning_rate": float("nan")}, "learning_rate"),
         ({"validation_split": 1}, "validation_split"),
-        ({"validation_split": 0.0}, "validation_split"),
+        ({"validation_split": -0.1}, "validation_split"),
+        ({"validation_split": 0}, "validation_split"),
+        ({"validation_split": 0.0, "callbacks": {"early_stopping": {}}}, "holds out no validation part"),
         ({"seed": -1}, "seed"),
         ({"callbacks": {"reduce_lr": {}}}, "unknown callbacks"),
         ({"callbacks": {"early_stopping": 3}}, "must be a dict"),
@@ -182,6 +184,35 @@ def test_equals_the_plain_keras_fit_with_validation_split(small_mnist, tmp_path,
     plain_history = plain.fit(x, y, batch_size=64, epochs=2, validation_split=0.1, verbose=0)
     assert history.history == plain_history.history
     assert _same_weights(model, plain)
+
+
+def test_validation_split_zero_fits_on_every_training_image_like_keras(small_mnist, tmp_path, monkeypatch):
+    """validation_split=0.0 is the final run: all 1,000 images here, no validation metrics,
+    and exactly what model.fit does without validation_split."""
+    monkeypatch.setenv(training.CACHE_ENV, str(tmp_path))
+    recipe = TINY.replace(validation_split=0.0)
+    model, history = digitlib.train(recipe, verbose=0)
+    assert sorted(history.history) == ["accuracy", "loss"]
+    (x, y), _ = small_mnist
+    x, y = digitlib.preprocess(x, y)
+    digitlib.set_seed(recipe.seed)
+    plain = digitlib.simple_convnet()
+    plain.compile(optimizer=keras.optimizers.Adam(learning_rate=0.001), loss="categorical_crossentropy",
+                  metrics=["accuracy"])
+    plain_history = plain.fit(x, y, batch_size=64, epochs=2, verbose=0)
+    assert history.history == plain_history.history
+    assert _same_weights(model, plain)
+    again, _ = digitlib.train(recipe, verbose=0)  # and it caches like any other recipe
+    assert _same_weights(model, again) and len(_entries(tmp_path)) == 1
+    assert training.cache_key(recipe) != training.cache_key(TINY)
+
+
+def test_validation_split_zero_takes_the_first_train_size_of_all_images(cache):
+    _, history = digitlib.train(TINY.replace(validation_split=0.0, epochs=1, train_size=1000, batch_size=1000),
+                                verbose=0)
+    assert history.epochs_run == 1
+    with pytest.raises(ValueError, match="at most the 1,000 training images"):
+        digitlib.train(TINY.replace(validation_split=0.0, train_size=1001), verbose=0)
 
 
 def test_train_size_uses_the_first_training_images_and_the_whole_validation_part(cache):
