@@ -171,17 +171,22 @@ def test_same_recipe_same_weights_and_history(small_mnist, tmp_path, monkeypatch
     assert not _same_weights(first, other)
 
 
-def test_equals_the_plain_keras_fit_with_validation_split(small_mnist, tmp_path, monkeypatch):
-    """digitlib's path is exactly what the classic tutorials' model.fit call does."""
-    monkeypatch.setenv(training.CACHE_ENV, str(tmp_path))
-    model, history = digitlib.train(TINY, use_cache=False, verbose=0)
+def _plain_fit(small_mnist, **fit_options):
+    """TINY's recipe written out as the classic tutorials' Keras calls, on all of small_mnist."""
     (x, y), _ = small_mnist
     x, y = digitlib.preprocess(x, y)
     digitlib.set_seed(TINY.seed)
     plain = digitlib.simple_convnet()
     plain.compile(optimizer=keras.optimizers.Adam(learning_rate=0.001), loss="categorical_crossentropy",
                   metrics=["accuracy"])
-    plain_history = plain.fit(x, y, batch_size=64, epochs=2, validation_split=0.1, verbose=0)
+    return plain, plain.fit(x, y, batch_size=64, epochs=2, verbose=0, **fit_options)
+
+
+def test_equals_the_plain_keras_fit_with_validation_split(small_mnist, tmp_path, monkeypatch):
+    """digitlib's path is exactly what the classic tutorials' model.fit call does."""
+    monkeypatch.setenv(training.CACHE_ENV, str(tmp_path))
+    model, history = digitlib.train(TINY, use_cache=False, verbose=0)
+    plain, plain_history = _plain_fit(small_mnist, validation_split=0.1)
     assert history.history == plain_history.history
     assert _same_weights(model, plain)
 
@@ -193,13 +198,7 @@ def test_validation_split_zero_fits_on_every_training_image_like_keras(small_mni
     recipe = TINY.replace(validation_split=0.0)
     model, history = digitlib.train(recipe, verbose=0)
     assert sorted(history.history) == ["accuracy", "loss"]
-    (x, y), _ = small_mnist
-    x, y = digitlib.preprocess(x, y)
-    digitlib.set_seed(recipe.seed)
-    plain = digitlib.simple_convnet()
-    plain.compile(optimizer=keras.optimizers.Adam(learning_rate=0.001), loss="categorical_crossentropy",
-                  metrics=["accuracy"])
-    plain_history = plain.fit(x, y, batch_size=64, epochs=2, verbose=0)
+    plain, plain_history = _plain_fit(small_mnist)
     assert history.history == plain_history.history
     assert _same_weights(model, plain)
     again, _ = digitlib.train(recipe, verbose=0)  # and it caches like any other recipe
