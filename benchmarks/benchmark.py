@@ -1,7 +1,7 @@
 """Speed figures for the README: training throughput and book build times.
 
     python benchmarks/benchmark.py throughput   # digitlib.train against plain model.fit
-    python benchmarks/benchmark.py build        # cold build, warm rebuild, re-execution
+    python benchmarks/benchmark.py build        # cold build, warm rebuild, re-execution, machine speed
     python benchmarks/benchmark.py all
 
 Run it on a quiet machine: each figure is a wall-clock time. Throughput runs the two paths
