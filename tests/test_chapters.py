@@ -48,6 +48,7 @@ EXPECTED_GLUE = {
         "params_three_block_convnet": 56_452, "params_wide_head_convnet": 843_658,
         "params_big_5x5_convnet": 3_274_634, "work_simple_convnet": 2_440_960, "work_mlp": 101_632,
     },
+    "08_beyond_99_5": {"n_val": 6000, "n_book_fit": 54000, "n_test": 10000},
 }
 
 
