@@ -154,12 +154,15 @@ def modern_convnet(
 ) -> keras.Model:
     """The book's convnet with the modern additions the "Beyond 99.5%" chapter measures.
 
-    One block per entry of ``filters``: Conv 3x3 (no bias when ``batch_norm``), then
-    BatchNormalization if ``batch_norm``, ReLU and 2 × 2 max pooling. Then Flatten, an
-    optional Dense(``dense_units``) layer (with batch normalization and ReLU), Dropout
-    and the softmax classifier. ``augment`` puts :func:`augmentation` in front. With
-    ``filters=(32, 64)``, ``batch_norm=False``, ``augment=False`` and ``dense_units=0`` it
-    is the book's :func:`simple_convnet` (34,826 parameters)."""
+    One block per entry of ``filters``: Conv 3x3, then with ``batch_norm`` 2 × 2 max
+    pooling, BatchNormalization and ReLU (the convolution then has no bias), without it
+    ReLU and pooling. Max pooling commutes with ReLU, and with batch normalization's
+    per-channel scaling while its scale is positive, so normalising after the pooling
+    builds the same kind of block, with a quarter of the numbers to normalise. Then
+    Flatten, an optional Dense(``dense_units``) layer (with batch normalization and ReLU),
+    Dropout and the softmax classifier. ``augment`` puts :func:`augmentation` in front.
+    With ``filters=(32, 64)``, ``batch_norm=False``, ``augment=False`` and
+    ``dense_units=0`` it is the book's :func:`simple_convnet` (34,826 parameters)."""
     filters = list(filters) if isinstance(filters, (list, tuple)) else filters
     if not isinstance(filters, list) or not filters or not all(
         isinstance(f, int) and not isinstance(f, bool) and f > 0 for f in filters
@@ -187,8 +190,9 @@ def modern_convnet(
     body = [augmentation()] if augment else []
     for number, count in enumerate(filters, start=1):
         name = f"block{number}"
-        body += normalised(layers.Conv2D(count, 3, use_bias=not batch_norm, name=f"{name}_conv"), name)
-        body.append(layers.MaxPooling2D(pool_size=2, name=f"{name}_pool"))
+        conv = layers.Conv2D(count, 3, use_bias=not batch_norm, name=f"{name}_conv")
+        pool = layers.MaxPooling2D(pool_size=2, name=f"{name}_pool")
+        body += [conv, *normalised(pool, name)] if batch_norm else [*normalised(conv, name), pool]
     body.append(layers.Flatten(name="flatten"))
     if dense_units:
         body += normalised(layers.Dense(dense_units, use_bias=not batch_norm, name="dense"), "dense")

@@ -298,18 +298,19 @@ def test_augmentation_bad_settings(options, message):
         digitlib.augmentation(**options)
 
 
-# The default modern_convnet layer by layer, counted by hand: a convolution after which batch
-# normalization follows has no bias (3 * 3 * c_in * filters), batch normalization 4 per channel.
+# The default modern_convnet layer by layer, counted by hand: a convolution whose block has batch
+# normalization has no bias (3 * 3 * c_in * filters), batch normalization 4 per channel; it
+# normalises the pooled maps.
 MODERN_DEFAULT_LAYERS = [
     ("augmentation", "Sequential", (28, 28, 1), 0),  # random rotation, shift and zoom: no weights
     ("block1_conv", "Conv2D", (26, 26, 32), 3 * 3 * 1 * 32),  # 288
-    ("block1_bn", "BatchNormalization", (26, 26, 32), 4 * 32),  # 128
-    ("block1_relu", "ReLU", (26, 26, 32), 0),
     ("block1_pool", "MaxPooling2D", (13, 13, 32), 0),
+    ("block1_bn", "BatchNormalization", (13, 13, 32), 4 * 32),  # 128
+    ("block1_relu", "ReLU", (13, 13, 32), 0),
     ("block2_conv", "Conv2D", (11, 11, 64), 3 * 3 * 32 * 64),  # 18,432
-    ("block2_bn", "BatchNormalization", (11, 11, 64), 4 * 64),  # 256
-    ("block2_relu", "ReLU", (11, 11, 64), 0),
     ("block2_pool", "MaxPooling2D", (5, 5, 64), 0),
+    ("block2_bn", "BatchNormalization", (5, 5, 64), 4 * 64),  # 256
+    ("block2_relu", "ReLU", (5, 5, 64), 0),
     ("flatten", "Flatten", (1600,), 0),
     ("dropout", "Dropout", (1600,), 0),
     ("classifier", "Dense", (10,), (1600 + 1) * 10),  # 16,010
@@ -317,17 +318,17 @@ MODERN_DEFAULT_LAYERS = [
 # Three blocks and a 128-unit dense layer, without augmentation: 28 -> 26 -> 13 -> 11 -> 5 -> 3 -> 1.
 MODERN_THREE_BLOCKS_DENSE_LAYERS = [
     ("block1_conv", "Conv2D", (26, 26, 32), 288),
-    ("block1_bn", "BatchNormalization", (26, 26, 32), 128),
-    ("block1_relu", "ReLU", (26, 26, 32), 0),
     ("block1_pool", "MaxPooling2D", (13, 13, 32), 0),
+    ("block1_bn", "BatchNormalization", (13, 13, 32), 128),
+    ("block1_relu", "ReLU", (13, 13, 32), 0),
     ("block2_conv", "Conv2D", (11, 11, 64), 18_432),
-    ("block2_bn", "BatchNormalization", (11, 11, 64), 256),
-    ("block2_relu", "ReLU", (11, 11, 64), 0),
     ("block2_pool", "MaxPooling2D", (5, 5, 64), 0),
+    ("block2_bn", "BatchNormalization", (5, 5, 64), 256),
+    ("block2_relu", "ReLU", (5, 5, 64), 0),
     ("block3_conv", "Conv2D", (3, 3, 128), 3 * 3 * 64 * 128),  # 73,728
-    ("block3_bn", "BatchNormalization", (3, 3, 128), 4 * 128),  # 512
-    ("block3_relu", "ReLU", (3, 3, 128), 0),
     ("block3_pool", "MaxPooling2D", (1, 1, 128), 0),
+    ("block3_bn", "BatchNormalization", (1, 1, 128), 4 * 128),  # 512
+    ("block3_relu", "ReLU", (1, 1, 128), 0),
     ("flatten", "Flatten", (128,), 0),
     ("dense", "Dense", (128,), 128 * 128),  # no bias: batch normalization follows
     ("dense_bn", "BatchNormalization", (128,), 4 * 128),
@@ -506,3 +507,31 @@ def test_modern_convnet_is_a_named_architecture():
     assert recipe.model_options == {"filters": [32, 64], "dense_units": 128}
     with pytest.raises(ValueError, match="bad model_options for 'modern_convnet'.*bogus"):
         digitlib.Recipe(model="modern_convnet", model_options={"filters": [32, 64], "bogus": 1})
+
+
+def test_modern_convnet_normalising_after_the_pooling_is_the_same_block_at_inference():
+    """With a positive scale, batch normalization (at inference: a fixed per-channel affine
+    map) and ReLU commute with max pooling, so Conv -> pool -> BN -> ReLU computes what
+    Conv -> BN -> ReLU -> pool would with the same weights."""
+    model = digitlib.modern_convnet(augment=False, dense_units=16)
+    rng = np.random.default_rng(0)
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            gamma, beta, mean, variance = layer.get_weights()
+            layer.set_weights([rng.uniform(0.5, 2, gamma.shape), rng.normal(size=beta.shape),
+                               rng.normal(size=mean.shape), rng.uniform(0.5, 2, variance.shape)])
+    by_name = {layer.name: layer for layer in model.layers}
+    reordered = []
+    for layer in model.layers:
+        if layer.name.endswith("_pool"):
+            continue  # moved behind the block's ReLU
+        reordered.append(layer.__class__.from_config(layer.get_config()))
+        if layer.name.startswith("block") and layer.name.endswith("_relu"):
+            pool = by_name[layer.name.replace("_relu", "_pool")]
+            reordered.append(pool.__class__.from_config(pool.get_config()))
+    reference = keras.Sequential([keras.Input((28, 28, 1)), *reordered])
+    assert [layer.name for layer in reference.layers][:4] == ["block1_conv", "block1_bn", "block1_relu", "block1_pool"]
+    reference.set_weights(model.get_weights())
+    images = rng.random((4, 28, 28, 1), dtype=np.float32)
+    np.testing.assert_allclose(reference.predict(images, verbose=0), model.predict(images, verbose=0),
+                               rtol=1e-5, atol=1e-6)
