@@ -57,13 +57,14 @@ class StopAtAccuracy(keras.callbacks.Callback):
 
 
 class EpochLog(keras.callbacks.Callback):
-    """Print one line per epoch, in the style of Keras's ``verbose=2``, and keep the lines
-    and each epoch's seconds."""
+    """Keep each epoch's log line (in the style of Keras's ``verbose=2``) and seconds, and
+    show progress as :func:`train`'s ``verbose`` asks: 2 prints each line as the epoch
+    ends, 1 a dot per epoch on one line, 0 nothing."""
 
-    def __init__(self, epochs: int, echo: bool = True):
+    def __init__(self, epochs: int, verbose: int = 2):
         super().__init__()
         self.epochs = epochs
-        self.echo = echo
+        self.verbose = verbose
         self.lines: list[str] = []
         self.seconds: list[float] = []
         self._start = 0.0
@@ -77,8 +78,18 @@ class EpochLog(keras.callbacks.Callback):
         metrics = " - ".join(f"{name}: {value:.4f}" for name, value in sorted((logs or {}).items()))
         line = f"Epoch {epoch + 1}/{self.epochs} - {seconds:.1f}s - {metrics}"
         self.lines.append(line)
-        if self.echo:
+        if self.verbose == 2:
             print(line, flush=True)
+        elif self.verbose == 1:
+            print(".", end="", flush=True)
+
+
+def _summary(history: dict) -> str:
+    """The one-line ending of ``verbose=1`` progress: epochs run and the last accuracy."""
+    metric = "val_accuracy" if "val_accuracy" in history else "accuracy"
+    values = history.get(metric, [])
+    last = f", {metric} {values[-1]:.2%}" if values else ""
+    return f" {len(values)} epochs{last}"
 
 
 #: The learning-rate schedules a :class:`Recipe` can name.
@@ -270,13 +281,13 @@ def _training_data(recipe: Recipe):
     return (x, y), None
 
 
-def _run(recipe: Recipe, key: str, echo: bool):
+def _run(recipe: Recipe, key: str, verbose: int):
     """Train from scratch; returns the model and its :class:`TrainingHistory`."""
     callbacks = _make_callbacks(recipe.callbacks)
     train_part, validation_part = _training_data(recipe)
     set_seed(recipe.seed)
     model = models.build_model(recipe.model, **recipe.model_options)
-    log = EpochLog(recipe.epochs, echo=echo)
+    log = EpochLog(recipe.epochs, verbose=verbose)
     keras_history = compile_and_fit(model, recipe, train_part, validation_part, callbacks + [log])
     history = {name: [float(v) for v in values] for name, values in keras_history.history.items()}
     trained_on = f"{datetime.date.today().isoformat()}, {platform.machine()}, {os.cpu_count()} CPU cores"
@@ -338,24 +349,22 @@ def _load_entry(entry: Path, recipe: Recipe):
     return model, history
 
 
-def _format_seconds(seconds: float) -> str:
-    minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes} min {rest} s" if minutes else f"{seconds:.1f} s"
-
-
-def train(recipe: Recipe | None = None, *, verbose: int = 1, use_cache: bool = True):
+def train(recipe: Recipe | None = None, *, verbose: int = 2, use_cache: bool = True):
     """Train the model ``recipe`` describes on MNIST, or load it from the cache.
 
     Returns ``(model, history)``: the trained, compiled Keras model and its
-    :class:`TrainingHistory`. With ``verbose=1`` a fresh run prints one line per epoch
-    and a cached one prints its original log. A damaged cache entry is reported,
-    removed and trained again. ``use_cache=False`` neither reads nor writes the cache.
+    :class:`TrainingHistory`. ``verbose`` reads as in Keras's ``model.fit``: 2 prints one
+    line per epoch, 1 one line for the whole run (a dot per epoch, then the last accuracy),
+    0 nothing. A model loaded from the cache prints what its training printed, so a page
+    reads the same whether the model was trained now or earlier. A damaged cache entry is
+    reported, removed and trained again. ``use_cache=False`` neither reads nor writes the
+    cache.
     """
     recipe = Recipe() if recipe is None else recipe
     if not isinstance(recipe, Recipe):
         raise ValueError(f"recipe must be a digitlib.Recipe, got {type(recipe).__name__}")
-    if verbose not in (0, 1):
-        raise ValueError(f"verbose must be 0 or 1, got {verbose!r}")
+    if verbose not in (0, 1, 2):
+        raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
     key = cache_key(recipe)
     entry = cache_dir() / f"{recipe.model}-{key}"
     if use_cache and entry.exists():
@@ -365,12 +374,14 @@ def train(recipe: Recipe | None = None, *, verbose: int = 1, use_cache: bool = T
             print(f"The cache entry {entry} is damaged ({problem}); training again.")
             _remove(entry)
         else:
-            if verbose:
-                print(f"Loaded from the cache: trained in {_format_seconds(history.seconds)} "
-                      f"on {history.trained_on}. Its training log:")
+            if verbose == 2:
                 print("\n".join(history.log), flush=True)
+            elif verbose == 1:
+                print("." * history.epochs_run + _summary(history.history), flush=True)
             return model, history
-    model, history = _run(recipe, key, echo=bool(verbose))
+    model, history = _run(recipe, key, verbose)
+    if verbose == 1:
+        print(_summary(history.history), flush=True)
     if use_cache:
         _save_entry(entry, model, history)
     return model, history
