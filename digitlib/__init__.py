@@ -29,7 +29,7 @@ from digitlib.models import (  # noqa: E402
     multiply_adds,
     simple_convnet,
 )
-from digitlib.notebook import glue, markdown_table, show_source  # noqa: E402
+from digitlib.notebook import ClaimError, check, glue, markdown_table, show_source  # noqa: E402
 from digitlib.own_digits import draw_strokes, predict_digit, prepare_digit  # noqa: E402
 from digitlib.plotting import (  # noqa: E402
     plot_class_counts,
@@ -53,6 +53,7 @@ from digitlib.training import Recipe, StopAtAccuracy, TrainingHistory, cache_dir
 
 __all__ = [
     "ARCHITECTURES",
+    "ClaimError",
     "MNIST_PATH",
     "Recipe",
     "StopAtAccuracy",
@@ -62,6 +63,7 @@ __all__ = [
     "augmentation",
     "build_model",
     "cache_dir",
+    "check",
     "draw_strokes",
     "feature_maps",
     "glue",

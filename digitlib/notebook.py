@@ -2,7 +2,40 @@
 
 from __future__ import annotations
 
+import os
+import warnings
+
 import numpy as np
+
+#: Environment variable that says what :func:`check` does with a contradicted claim.
+CHECKS_ENV = "DIGITLIB_CHECKS"
+_CHECK_MODES = ("raise", "warn", "off")
+
+
+class ClaimError(AssertionError):
+    """The run contradicts a sentence of the book's text."""
+
+
+def check(condition, claim: str) -> None:
+    """Guard a sentence of the text: ``claim`` is what it says, ``condition`` whether this run
+    agrees.
+
+    A contradicted claim raises :class:`ClaimError` where ``$DIGITLIB_CHECKS`` is ``raise`` (the
+    book's build sets it, so a wrong sentence fails the build), warns by default (a reader's own
+    run, perhaps with other knobs, goes on and is told), and is ignored with ``off`` (the tests'
+    quick runs, whose few epochs support no claim about a trained model).
+    """
+    if not isinstance(claim, str) or not claim.strip():
+        raise ValueError(f"claim must be the sentence being checked, got {claim!r}")
+    mode = os.environ.get(CHECKS_ENV, "warn")
+    if mode not in _CHECK_MODES:
+        raise ValueError(f"${CHECKS_ENV} must be one of {_CHECK_MODES}, got {mode!r}")
+    if mode == "off" or bool(condition):
+        return
+    message = f"this run contradicts the text: {claim}"
+    if mode == "raise":
+        raise ClaimError(message)
+    warnings.warn(message + " (the text describes the book's own run)", stacklevel=2)
 
 
 def glue(name: str, value, display: bool = False) -> None:

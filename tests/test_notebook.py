@@ -51,3 +51,23 @@ def test_glue_turns_numpy_scalars_into_numbers_the_prose_can_format(monkeypatch)
     assert glued == {"share": 0.25, "count": 7, "plain": 0.5}
     assert type(glued["share"]) is float and type(glued["count"]) is int
     assert repr(glued["share"]) == "0.25"  # what myst-nb stores as the text to format
+
+
+def test_check_raises_warns_or_stays_quiet_as_the_environment_says(monkeypatch):
+    claim = "the validation loss lies below the training loss"
+    monkeypatch.setenv("DIGITLIB_CHECKS", "raise")
+    digitlib.check(True, claim)  # a claim the run supports passes in every mode
+    with pytest.raises(digitlib.ClaimError, match=claim):
+        digitlib.check(False, claim)
+    monkeypatch.setenv("DIGITLIB_CHECKS", "off")
+    digitlib.check(False, claim)
+    monkeypatch.delenv("DIGITLIB_CHECKS")  # a reader's own run: told, not stopped
+    with pytest.warns(UserWarning, match=claim):
+        digitlib.check(False, claim)
+
+
+@pytest.mark.parametrize("mode, claim", [("raise", ""), ("sometimes", "a claim")])
+def test_check_refuses_an_empty_claim_and_an_unknown_mode(monkeypatch, mode, claim):
+    monkeypatch.setenv("DIGITLIB_CHECKS", mode)
+    with pytest.raises(ValueError):
+        digitlib.check(True, claim)
