@@ -19,11 +19,18 @@ import tempfile
 # absl's INFO lines, e.g. "I0000 00:00:1795321672.437268    3108 port.cc:153] oneDNN ..."
 _INFO_LINE = re.compile(r"^I\d{4} \d\d:\d\d:\d\d")
 _ABSL_BANNER = "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
+# What TensorFlow's GPU-enabled build reports on a machine without a GPU (a Colab CPU runtime):
+# errors and warnings by level, harmless there.
+_NO_GPU = re.compile(
+    r"failed call to cuInit|Could not find TensorRT|Unable to register cu\w+ factory"
+    r"|computation placer already registered"
+)
 
 
 def is_noise(line: str) -> bool:
-    """True for an INFO-level TensorFlow log line or the absl banner; everything else is kept."""
-    return bool(_INFO_LINE.match(line)) or line.strip() == _ABSL_BANNER
+    """True for an INFO-level TensorFlow log line, the absl banner, or the GPU build's report
+    that there is no GPU; everything else is kept."""
+    return bool(_INFO_LINE.match(line)) or line.strip() == _ABSL_BANNER or bool(_NO_GPU.search(line))
 
 
 @contextlib.contextmanager

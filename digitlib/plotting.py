@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 import matplotlib.pyplot as plt
-from matplotlib import ticker
+from matplotlib import colors as mcolors, ticker
 import numpy as np
 
 #: Perceptually uniform colormap for digits and heat maps.
@@ -388,7 +388,8 @@ def plot_confidence_histogram(confidence, correct, title: str = "How sure the mo
     edges = np.linspace(0.1, 1.0, bins + 1) if confidence.min() >= 0.1 else np.linspace(0.0, 1.0, bins + 1)
     fig = _new_figure((8, 4))
     ax = fig.add_subplot()
-    right_color, wrong_color = plt.get_cmap(CMAP)(0.35), MISTAKE_COLOR
+    # hex strings: Matplotlib 3.10.0 and 3.10.1 read an RGBA tuple given to hist() as four colours
+    right_color, wrong_color = mcolors.to_hex(plt.get_cmap(CMAP)(0.35)), mcolors.to_hex(MISTAKE_COLOR)
     for mask, name, color, hatch in [(correct, "right", right_color, None), (~correct, "wrong", wrong_color, "//")]:
         values = confidence[mask]
         if values.size:

@@ -17,9 +17,19 @@ def _run(code):
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
 
 
-def test_only_info_lines_and_the_banner_count_as_noise():
+NO_GPU = [  # as TensorFlow 2.20's GPU-enabled build prints them on a CPU-only machine (Colab's CPU runtime)
+    "2026-12-03 08:40:03.400100: E external/local_xla/xla/stream_executor/cuda/cuda_platform.cc:51] "
+    "failed call to cuInit: INTERNAL: CUDA error: Failed call to cuInit: UNKNOWN ERROR (303)",
+    "2026-12-03 08:40:03.400100: W tensorflow/compiler/tf2tensorrt/utils/py_utils.cc:38] "
+    "TF-TRT Warning: Could not find TensorRT",
+]
+
+
+def test_only_info_lines_the_banner_and_the_no_gpu_report_count_as_noise():
     assert is_noise(INFO + "\n") and is_noise(BANNER + "\n")
+    assert all(is_noise(line) for line in NO_GPU)
     assert not is_noise(WARNING) and not is_noise(ERROR)
+    assert not is_noise("E0000 00:00:1795321691.768908    3136 cuda_executor.cc:1] CUDA_ERROR_OUT_OF_MEMORY")
     assert not is_noise("Traceback (most recent call last):")
 
 
