@@ -5,11 +5,16 @@ from __future__ import annotations
 import ast
 import os
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 import yaml
+from papermill.iorw import load_notebook_node
+from papermill.parameterize import parameterize_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 # The quick runs train for an epoch or two, too little for the claims the text makes about the
@@ -97,3 +102,42 @@ def mnist():
     import digitlib
 
     return digitlib.load_mnist()
+
+
+# --- the book, built once for the tests that read its pages and its Colab editions -----------
+
+BUILD_MODE = os.environ.get("DIGITLIB_BOOK_BUILD", "quick")
+if BUILD_MODE not in ("quick", "full"):
+    raise ValueError(f"DIGITLIB_BOOK_BUILD must be 'quick' or 'full', got {BUILD_MODE!r}")
+
+
+def _quick_book(folder: Path) -> Path:
+    """A copy of the book's sources with every chapter's quick parameters injected."""
+    shutil.copytree(ROOT, folder, ignore=shutil.ignore_patterns(".git", "_build", "*.egg-info", "__pycache__"))
+    for chapter in toc_chapters():
+        nb = load_notebook_node(str(chapter))  # with the metadata papermill expects
+        nbformat.write(parameterize_notebook(nb, quick_parameters(nb)), folder / chapter.relative_to(ROOT))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory):
+    output = tmp_path_factory.mktemp("book")
+    env = dict(os.environ, DIGITLIB_CHECKS="raise")
+    source = ROOT
+    if BUILD_MODE == "quick":
+        env["DIGITLIB_CHECKS"] = "off"
+        source = _quick_book(tmp_path_factory.mktemp("quick") / "book")
+        env["DIGITLIB_CACHE"] = str(tmp_path_factory.mktemp("quick-models"))
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("jupyter-book")), "build", str(source), "--path-output", str(output),
+         "-W", "-n", "--keep-going"],
+        capture_output=True, text=True, timeout=4 * 3600, env=env,
+    )
+    assert result.returncode == 0, (result.stdout[-6000:], result.stderr[-6000:])
+    return output / "_build" / "html", result
+
+
+def colab_edition_path(html: Path, chapter: Path) -> Path:
+    """Where the book build wrote ``chapter``'s Colab edition."""
+    return html.parent / "colab" / chapter.relative_to(ROOT)

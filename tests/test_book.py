@@ -15,49 +15,12 @@ Two modes, chosen by ``DIGITLIB_BOOK_BUILD``:
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
-import nbformat
 import pytest
-from papermill.iorw import load_notebook_node
-from papermill.parameterize import parameterize_notebook
 
-from conftest import ROOT, book_config, code_cells, quick_parameters, read_notebook, toc_chapters
-
-BUILD_MODE = os.environ.get("DIGITLIB_BOOK_BUILD", "quick")
-if BUILD_MODE not in ("quick", "full"):
-    raise ValueError(f"DIGITLIB_BOOK_BUILD must be 'quick' or 'full', got {BUILD_MODE!r}")
-
-
-def _quick_book(folder: Path) -> Path:
-    """A copy of the book's sources with every chapter's quick parameters injected."""
-    shutil.copytree(ROOT, folder, ignore=shutil.ignore_patterns(".git", "_build", "*.egg-info", "__pycache__"))
-    for chapter in toc_chapters():
-        nb = load_notebook_node(str(chapter))  # with the metadata papermill expects
-        nbformat.write(parameterize_notebook(nb, quick_parameters(nb)), folder / chapter.relative_to(ROOT))
-    return folder
-
-
-@pytest.fixture(scope="module")
-def built_book(tmp_path_factory):
-    output = tmp_path_factory.mktemp("book")
-    env = dict(os.environ)
-    source = ROOT
-    if BUILD_MODE == "quick":
-        source = _quick_book(tmp_path_factory.mktemp("quick") / "book")
-        env["DIGITLIB_CACHE"] = str(tmp_path_factory.mktemp("quick-models"))
-    result = subprocess.run(
-        [str(Path(sys.executable).with_name("jupyter-book")), "build", str(source), "--path-output", str(output),
-         "-W", "-n", "--keep-going"],
-        capture_output=True, text=True, timeout=4 * 3600, env=env,
-    )
-    assert result.returncode == 0, (result.stdout[-6000:], result.stderr[-6000:])
-    return output / "_build" / "html", result
+from conftest import BUILD_MODE, ROOT, book_config, code_cells, read_notebook, toc_chapters
 
 
 def _needs_full_build():
@@ -103,12 +66,16 @@ def test_chapter_page_has_its_figures_and_no_errors(built_book, chapter):
         assert marker not in page, marker
 
 
-def test_chapters_have_colab_launch_buttons(built_book):
+def test_colab_launch_buttons_open_the_colab_editions(built_book):
     html, _ = built_book
-    repo = book_config()["repository"]["url"].removeprefix("https://github.com/")
+    config = book_config()
+    repo = config["repository"]["url"].removeprefix("https://github.com/")
+    branch = config["sphinx"]["config"]["colab_branch"]
     for chapter in toc_chapters():
-        link = f"colab.research.google.com/github/{repo}/blob/main/{chapter.relative_to(ROOT).as_posix()}"
-        assert link in _page(html, chapter)
+        page = _page(html, chapter)
+        path = chapter.relative_to(ROOT).as_posix()
+        assert f"colab.research.google.com/github/{repo}/blob/{branch}/{path}" in page
+        assert f"colab.research.google.com/github/{repo}/blob/{config['repository']['branch']}/" not in page
 
 
 def test_glued_numbers_reach_the_page(built_book):
