@@ -15,10 +15,17 @@ Two modes, chosen by ``DIGITLIB_BOOK_BUILD``:
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
+import nbformat
 import pytest
+from papermill.iorw import load_notebook_node
+from papermill.parameterize import parameterize_notebook
 
 from conftest import BUILD_MODE, ROOT, book_config, code_cells, read_notebook, toc_chapters
 
@@ -141,3 +148,27 @@ def test_the_architecture_chapter_compares_all_six_networks(built_book):
     table = page[page.index("<table"):page.index("</table>")]
     for name in ("mlp", "lenet5", "simple_convnet", "three_block_convnet", "wide_head_convnet", "big_5x5_convnet"):
         assert f">{name}<" in table, name
+
+
+def test_a_contradicted_claim_fails_the_build(tmp_path):
+    """A guarded sentence that the run contradicts stops the build: chapter 1, given so small a
+    validation part (6 images) that it cannot hold every digit, as its text says it does."""
+    chapter = toc_chapters()[0]
+    book = tmp_path / "book"
+    book.mkdir()
+    for name in ("_config.yml", "intro.md"):
+        shutil.copy(ROOT / name, book)
+    shutil.copytree(ROOT / "_ext", book / "_ext")
+    (book / "_toc.yml").write_text(f"format: jb-book\nroot: intro\nchapters:\n  - file: chapters/{chapter.stem}\n")
+    (book / "chapters").mkdir()
+    nb = load_notebook_node(str(chapter))
+    nbformat.write(parameterize_notebook(nb, {"validation_fraction": 0.0001}), book / "chapters" / chapter.name)
+    env = {key: value for key, value in os.environ.items() if key != "DIGITLIB_CHECKS"}  # as a plain build
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("jupyter-book")), "build", str(book), "-W", "-n", "--keep-going"],
+        capture_output=True, text=True, timeout=1800, env=env,
+    )
+    assert result.returncode != 0
+    report = (book / "_build" / "html" / "reports" / "chapters" / f"{chapter.stem}.err.log").read_text()
+    report = re.sub(r"\x1b\[[0-9;]*m", "", report)  # the traceback's colours
+    assert "ClaimError: this run contradicts the text: the validation part holds every digit" in report
