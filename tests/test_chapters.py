@@ -92,9 +92,11 @@ def test_first_code_cell_installs_digitlib_from_the_books_repository(chapter):
     assert "import digitlib" in first
 
 
-def test_readme_links_the_chapter_in_colab(chapter):
-    repo = book_config()["repository"]["url"].removeprefix("https://github.com/")
-    link = f"https://colab.research.google.com/github/{repo}/blob/main/{chapter.relative_to(ROOT).as_posix()}"
+def test_readme_links_the_chapters_colab_edition(chapter):
+    config = book_config()
+    repo = config["repository"]["url"].removeprefix("https://github.com/")
+    branch = config["sphinx"]["config"]["colab_branch"]
+    link = f"https://colab.research.google.com/github/{repo}/blob/{branch}/{chapter.relative_to(ROOT).as_posix()}"
     assert link in (ROOT / "README.md").read_text()
 
 
