@@ -12,7 +12,7 @@ import pytest
 import digitlib
 from digitlib.data import MNIST_SHA256, array_sha256, validation_split_sizes
 
-# From ../shared/data/README.md, the provenance of the bundled file.
+# From digitlib/resources/README.md, the provenance of the bundled file.
 TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 
