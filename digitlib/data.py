@@ -16,7 +16,7 @@ MNIST_PATH = Path(__file__).parent / "resources" / "mnist.npz"
 NUM_CLASSES = 10
 IMAGE_SHAPE = (28, 28)
 
-#: SHA-256 of each array's raw bytes, as recorded in resources/README.md (the data's provenance).
+#: SHA-256 of each array's raw bytes, from the provenance README shipped with the data.
 MNIST_SHA256 = {
     "x_train": "741c988805d008ac6e4c904b69001ba184c24b2c540a4ef403f4c71b676cf757",
     "y_train": "1feba77c54802fa5339a11837ea4b2866434b83314ec45192930f1df69120c13",
