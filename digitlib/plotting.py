@@ -498,3 +498,162 @@ def plot_images(images, titles=None, ncols: int = 5, title: str = "Images"):
         ax.set_title(titles[i], fontsize=9)
     fig.suptitle(title)
     return fig
+
+
+# --- how a network learns: loss curves, learned kernels, backpropagation -------------------
+
+_LINE_STYLES = ("-", "--", ":", "-.")
+
+
+def _log_loss_axis(ax):
+    """A log-scale y axis labelled 1, 2 and 5 times each power of ten as plain numbers where
+    the range is short, and as powers of ten where it spans many decades."""
+    ax.set_yscale("log")
+    low, high = ax.get_ylim()
+    if high / low < 1e4:
+        ax.yaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
+        ax.yaxis.set_minor_formatter(ticker.NullFormatter())
+
+
+def _loss_values(name, values) -> np.ndarray:
+    values = np.asarray(values, dtype=float)
+    if values.ndim != 1 or values.size == 0:
+        raise ValueError(f"curve {name!r} must be a non-empty 1-D sequence of losses, got shape {values.shape}")
+    if not np.isfinite(values).all() or values.min() <= 0:
+        raise ValueError(f"curve {name!r} must hold finite positive losses for a log scale")
+    return values
+
+
+def plot_loss_curves(curves: dict, title: str, xlabel: str = "step", ylabel: str = "loss"):
+    """Loss against step for one or more named runs, on a log scale, one line each.
+
+    ``curves`` maps a run's name to its losses, the first at step 0; runs may have different
+    lengths (a run stopped early ends early). Each line has its own colour and dash pattern,
+    so the runs stay apart in gray print too; a short run ends in a dot.
+    """
+    if not isinstance(curves, dict) or not curves:
+        raise ValueError("curves must map at least one run's name to its losses")
+    values = {str(name): _loss_values(name, losses) for name, losses in curves.items()}
+    fig = _new_figure((7, 4))
+    ax = fig.add_subplot()
+    colors = plt.get_cmap(CMAP)(np.linspace(0.0, 0.8, len(values)))
+    longest = max(len(v) for v in values.values())
+    for i, (color, (name, losses)) in enumerate(zip(colors, values.items())):
+        steps = np.arange(len(losses))
+        ax.plot(steps, losses, color=color, linestyle=_LINE_STYLES[i % len(_LINE_STYLES)], linewidth=2, label=name)
+        if len(losses) < longest:
+            ax.plot(steps[-1], losses[-1], marker="o", color=color)
+    _log_loss_axis(ax)
+    ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(f"{ylabel} (log scale)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3, which="major")
+    ax.legend()
+    return fig
+
+
+def _weight_text(value: float) -> str:
+    """A weight to three decimals, with no "-0.000" for a tiny negative number."""
+    rounded = round(float(value), 3) + 0.0
+    return f"{rounded:.3f}"
+
+
+def plot_kernel_fit(kernels: dict, losses, title: str = "Learning a kernel"):
+    """Small kernels side by side, each weight written in its cell, on one shared colour
+    scale, and beside them the loss against step on a log scale.
+
+    ``kernels`` maps a panel's name (e.g. "start", "learned", "true") to a 2-D kernel, or a
+    Keras kernel of shape (kh, kw, 1, 1); ``losses`` holds the loss at each step, from step 0.
+    """
+    if not isinstance(kernels, dict) or not kernels:
+        raise ValueError("kernels must map at least one name to a 2-D kernel")
+    shown = {}
+    for name, kernel in kernels.items():
+        kernel = np.asarray(kernel, dtype=float)
+        if kernel.ndim == 4 and kernel.shape[2:] == (1, 1):
+            kernel = kernel[:, :, 0, 0]
+        if kernel.ndim != 2 or kernel.size == 0 or max(kernel.shape) > 7:
+            raise ValueError(f"kernel {name!r} must be a small 2-D array (at most 7 × 7), got shape {kernel.shape}")
+        shown[str(name)] = kernel
+    losses = _loss_values("losses", losses)
+    n = len(shown)
+    fig = _new_figure((2.3 * n + 4.6, 3.4))
+    grid = fig.add_gridspec(1, n + 1, width_ratios=[1] * n + [2.2])
+    low = min(k.min() for k in shown.values())
+    high = max(k.max() for k in shown.values())
+    kernel_axes = []
+    for i, (name, kernel) in enumerate(shown.items()):
+        ax = fig.add_subplot(grid[0, i])
+        image = ax.imshow(kernel, cmap=CMAP, vmin=low, vmax=high)
+        middle = (low + high) / 2
+        for (row, col), value in np.ndenumerate(kernel):
+            ax.text(col, row, _weight_text(value), ha="center", va="center", fontsize=8,
+                    color="black" if value > middle else "white")
+        ax.set_xticks(range(kernel.shape[1]))
+        ax.set_yticks(range(kernel.shape[0]))
+        ax.set_xlabel("column")
+        if i == 0:
+            ax.set_ylabel("row")
+        ax.set_title(name)
+        kernel_axes.append(ax)
+    fig.colorbar(image, ax=kernel_axes, label="weight", location="bottom", shrink=0.9)
+    loss_ax = fig.add_subplot(grid[0, n])
+    loss_ax.plot(np.arange(len(losses)), losses, color=plt.get_cmap(CMAP)(0.25), linewidth=2)
+    _log_loss_axis(loss_ax)
+    loss_ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
+    loss_ax.set_xlabel("step")
+    loss_ax.set_ylabel("loss (log scale)")
+    loss_ax.set_title("loss")
+    loss_ax.grid(alpha=0.3, which="major")
+    fig.suptitle(title)
+    return fig
+
+
+def plot_backpropagation(stages, notes=None, title: str = "Backpropagation"):
+    """A schematic of a network as a row of boxes, one per stage (e.g. input, conv, ReLU,
+    pool, dense, softmax, loss): solid arrows carry the values forward, left to right, above
+    the boxes; dashed arrows carry the gradients back, right to left, below them.
+
+    ``notes`` gives, for each stage but the first, a short line printed under its box: what
+    that stage does to the gradient on its way back (an empty string for none).
+    """
+    stages = [str(s) for s in stages]
+    if len(stages) < 2:
+        raise ValueError("a network needs at least two stages to draw")
+    if notes is None:
+        notes = [""] * (len(stages) - 1)
+    notes = [str(n) for n in notes]
+    if len(notes) != len(stages) - 1:
+        raise ValueError(f"notes has {len(notes)} entries but there are {len(stages) - 1} stages after the input")
+    n = len(stages)
+    fig = _new_figure((1.25 * n + 0.3, 2.6))
+    ax = fig.add_subplot()
+    forward, backward = plt.get_cmap(CMAP)([0.1, 0.55])
+    fill = plt.get_cmap(CMAP)(0.95)
+    width, height, gap = 1.0, 0.7, 0.5
+    centres = np.arange(n) * (width + gap)
+    for x, name in zip(centres, stages):
+        ax.add_patch(plt.Rectangle((x - width / 2, -height / 2), width, height, facecolor=fill, alpha=0.45,
+                                   edgecolor="black", linewidth=1.2))
+        ax.text(x, 0, name, ha="center", va="center", fontsize=10)
+    for left, right in zip(centres[:-1], centres[1:]):
+        ax.annotate("", xy=(right - width / 2, 0.2), xytext=(left + width / 2, 0.2),
+                    arrowprops={"arrowstyle": "-|>", "color": forward, "linewidth": 2})
+        ax.annotate("", xy=(left + width / 2, -0.2), xytext=(right - width / 2, -0.2),
+                    arrowprops={"arrowstyle": "-|>", "color": backward, "linewidth": 2, "linestyle": "--"})
+    for x, note in zip(centres[1:], notes):
+        ax.text(x, -height / 2 - 0.08, note, ha="center", va="top", fontsize=8)
+    span = (centres[0] - width / 2, centres[-1] + width / 2)
+    ax.annotate("forward pass: values", xy=(span[1], 0.7), xytext=(span[0], 0.7), va="center",
+                fontsize=10, color=forward, arrowprops={"arrowstyle": "-|>", "color": forward, "linewidth": 1.5})
+    ax.annotate("backward pass: gradients of the loss", xy=(span[0], -1.2), xytext=(span[1], -1.2),
+                va="center", ha="right", fontsize=10, color=backward,
+                arrowprops={"arrowstyle": "-|>", "color": backward, "linewidth": 1.5, "linestyle": "--"})
+    ax.set_xlim(span[0] - 0.2, span[1] + 0.2)
+    ax.set_ylim(-1.4, 0.95)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    ax.set_title(title)
+    return fig

@@ -428,3 +428,96 @@ def test_tradeoff_linear_x_takes_zero_and_negative_values():
 def test_tradeoff_more_bad_input(x, y, labels, logx, message):
     with pytest.raises(ValueError, match=message):
         plotting.plot_tradeoff(x, y, labels, "x", "y", "t", logx=logx)
+
+
+# --- how a network learns ---------------------------------------------------------------------
+
+
+def test_loss_curves_one_line_per_run_on_a_log_scale():
+    curves = {"slow": np.geomspace(1.0, 1e-2, 50), "fast": np.geomspace(1.0, 1e-8, 50), "diverging": [1.0, 3.0, 9.0]}
+    fig = plotting.plot_loss_curves(curves, title="Three rates")
+    ax = fig.axes[0]
+    lines = [line for line in ax.lines if line.get_label() in curves]
+    assert [line.get_label() for line in lines] == ["slow", "fast", "diverging"]
+    np.testing.assert_array_equal(lines[2].get_xdata(), [0, 1, 2])  # steps count from 0
+    assert len({line.get_linestyle() for line in lines}) == 3  # apart in gray print too
+    assert ax.get_yscale() == "log"
+    assert (ax.get_title(), ax.get_xlabel(), ax.get_ylabel()) == ("Three rates", "step", "loss (log scale)")
+    colors = [matplotlib.colors.to_hex(line.get_color()) for line in lines]
+    expected = [matplotlib.colors.to_hex(c) for c in plt.get_cmap(plotting.CMAP)(np.linspace(0.0, 0.8, 3))]
+    assert colors == expected
+    # the run that stopped early ends in a dot
+    dots = [line for line in ax.lines if line.get_marker() == "o"]
+    assert len(dots) == 1 and dots[0].get_xdata()[0] == 2
+
+
+@pytest.mark.parametrize(
+    "curves, message",
+    [
+        ({}, "at least one"),
+        ([1.0, 0.5], "at least one"),
+        ({"a": []}, "non-empty"),
+        ({"a": [1.0, 0.0]}, "positive"),
+        ({"a": [1.0, float("inf")]}, "finite"),
+    ],
+)
+def test_loss_curves_bad_input(curves, message):
+    with pytest.raises(ValueError, match=message):
+        plotting.plot_loss_curves(curves, title="t")
+
+
+def test_kernel_fit_writes_the_weights_on_one_scale_beside_the_loss():
+    true = np.array([[1.0, 0.0, -1.0]] * 3)
+    start = np.random.default_rng(0).uniform(-0.5, 0.5, size=(3, 3, 1, 1))
+    learned = true - 1e-5  # a tiny negative error must not print as "-0.000"
+    fig = plotting.plot_kernel_fit({"start": start, "learned": learned, "true": true},
+                                   np.geomspace(1.0, 1e-9, 100), title="Learning a kernel")
+    kernel_axes = _image_axes(fig)
+    assert [ax.get_title() for ax in kernel_axes] == ["start", "learned", "true"]
+    assert len({ax.images[0].get_clim() for ax in kernel_axes}) == 1  # one shared colour scale
+    assert all(ax.images[0].get_cmap().name == plotting.CMAP for ax in kernel_axes)
+    assert [t.get_text() for t in kernel_axes[1].texts][:3] == ["1.000", "0.000", "-1.000"]
+    assert all(len(ax.texts) == 9 for ax in kernel_axes)
+    assert kernel_axes[0].get_ylabel() == "row" and kernel_axes[0].get_xlabel() == "column"
+    loss_ax = next(ax for ax in fig.axes if ax.lines)
+    assert loss_ax.get_yscale() == "log" and loss_ax.get_xlabel() == "step"
+    assert loss_ax.get_ylabel() == "loss (log scale)"
+    assert any(ax.get_xlabel() == "weight" for ax in fig.axes)  # the colour bar
+    assert fig._suptitle.get_text() == "Learning a kernel"
+
+
+@pytest.mark.parametrize(
+    "kernels, losses, message",
+    [
+        ({}, [1.0], "at least one"),
+        ({"a": np.zeros((3, 3, 2, 1))}, [1.0], "small 2-D"),
+        ({"a": np.zeros((9, 9))}, [1.0], "small 2-D"),
+        ({"a": np.zeros((3, 3))}, [1.0, -1.0], "positive"),
+    ],
+)
+def test_kernel_fit_bad_input(kernels, losses, message):
+    with pytest.raises(ValueError, match=message):
+        plotting.plot_kernel_fit(kernels, losses)
+
+
+def test_backpropagation_arrows_forward_above_and_back_below():
+    stages = ["input", "conv", "ReLU", "loss"]
+    fig = plotting.plot_backpropagation(stages, notes=["a", "b", "c"], title="Backprop")
+    ax = fig.axes[0]
+    assert ax.get_title() == "Backprop" and not ax.axison
+    texts = [t.get_text() for t in ax.texts]
+    assert texts[:4] == stages and {"a", "b", "c"} <= set(texts)
+    assert "forward pass: values" in texts and "backward pass: gradients of the loss" in texts
+    arrows = [t for t in ax.texts if getattr(t, "arrow_patch", None) is not None and t.get_text() == ""]
+    forward = [a for a in arrows if a.xy[0] > a.xyann[0]]
+    backward = [a for a in arrows if a.xy[0] < a.xyann[0]]
+    assert len(forward) == len(backward) == 3  # one each way between neighbours
+    assert all(a.xy[1] > 0 for a in forward) and all(a.xy[1] < 0 for a in backward)
+    assert len(ax.patches) == 4  # one box per stage
+
+
+@pytest.mark.parametrize("stages, notes, message", [(["input"], None, "at least two"),
+                                                     (["input", "loss"], ["a", "b"], "notes has 2")])
+def test_backpropagation_bad_input(stages, notes, message):
+    with pytest.raises(ValueError, match=message):
+        plotting.plot_backpropagation(stages, notes=notes)
