@@ -103,32 +103,32 @@ def test_the_book_model_reaches_99_percent_on_the_test_set(built_book):
     """The training chapter's real run (its full parameters) meets the book's bar."""
     _needs_full_build()
     html, _ = built_book
-    accuracy = _glued(html, "04_training", "test_accuracy")
+    accuracy = _glued(html, "05_training", "test_accuracy")
     assert accuracy >= 0.990, accuracy
-    text = re.sub(r"<[^>]+>", "", _page(html, ROOT / "chapters" / "04_training.ipynb"))
+    text = re.sub(r"<[^>]+>", "", _page(html, ROOT / "chapters" / "05_training.ipynb"))
     assert f"reads {100 * accuracy:.2f}% of the test digits correctly" in text
 
 
 def test_the_predictions_chapter_uses_the_training_chapters_model(built_book):
     html, _ = built_book
-    assert _glued(html, "06_predictions", "test_accuracy") == _glued(html, "04_training", "test_accuracy")
+    assert _glued(html, "07_predictions", "test_accuracy") == _glued(html, "05_training", "test_accuracy")
 
 
 def test_the_beyond_chapter_reports_its_own_result(built_book):
     html, _ = built_book
-    accuracy = _glued(html, "08_beyond_99_5", "test_accuracy")
-    errors = _glued(html, "08_beyond_99_5", "test_errors")
+    accuracy = _glued(html, "09_beyond_99_5", "test_accuracy")
+    errors = _glued(html, "09_beyond_99_5", "test_errors")
     assert errors == round((1 - accuracy) * 10_000)
-    text = re.sub(r"<[^>]+>", "", _page(html, ROOT / "chapters" / "08_beyond_99_5.ipynb"))
+    text = re.sub(r"<[^>]+>", "", _page(html, ROOT / "chapters" / "09_beyond_99_5.ipynb"))
     assert f"The final model reads {100 * accuracy:.2f}% of the test digits right" in text
 
 
 def test_the_beyond_chapter_compares_with_the_training_chapters_model(built_book):
-    """The book's model that chapter 8 measures its final model against is chapter 4's, from
+    """The book's model that "Beyond 99.5%" measures its final model against is the Training chapter's, from
     the cache, not a model of its own ablation (which trains on fewer images)."""
     html, _ = built_book
-    assert _glued(html, "08_beyond_99_5", "book_test_pct") == pytest.approx(
-        100 * _glued(html, "04_training", "test_accuracy"))
+    assert _glued(html, "09_beyond_99_5", "book_test_pct") == pytest.approx(
+        100 * _glued(html, "05_training", "test_accuracy"))
 
 
 def test_the_beyond_chapter_reaches_its_target_with_one_model(built_book):
@@ -136,15 +136,15 @@ def test_the_beyond_chapter_reaches_its_target_with_one_model(built_book):
     99.6% on the test set and beats the training chapter's model."""
     _needs_full_build()
     html, _ = built_book
-    accuracy = _glued(html, "08_beyond_99_5", "test_accuracy")
-    errors = _glued(html, "08_beyond_99_5", "test_errors")
+    accuracy = _glued(html, "09_beyond_99_5", "test_accuracy")
+    errors = _glued(html, "09_beyond_99_5", "test_errors")
     assert errors <= 40, errors  # 99.6% of 10,000 digits right; the float32 accuracy may print 0.99599...
-    assert accuracy > _glued(html, "04_training", "test_accuracy") >= 0.990
+    assert accuracy > _glued(html, "05_training", "test_accuracy") >= 0.990
 
 
 def test_the_architecture_chapter_compares_all_six_networks(built_book):
     html, _ = built_book
-    page = _page(html, ROOT / "chapters" / "07_architectures.ipynb")
+    page = _page(html, ROOT / "chapters" / "08_architectures.ipynb")
     table = page[page.index("<table"):page.index("</table>")]
     for name in ("mlp", "lenet5", "simple_convnet", "three_block_convnet", "wide_head_convnet", "big_5x5_convnet"):
         assert f">{name}<" in table, name

@@ -43,12 +43,12 @@ EXPECTED_GLUE = {
         "first_labels": "5, 0, 4, 1, 9, 2, 1, 3, 1, 4",
     },
     # parameter counts worked out by hand in tests/test_models.py
-    "07_architectures": {
+    "08_architectures": {
         "n_models": 6, "params_mlp": 101_770, "params_lenet5": 61_706, "params_simple_convnet": 34_826,
         "params_three_block_convnet": 56_452, "params_wide_head_convnet": 843_658,
         "params_big_5x5_convnet": 3_274_634, "work_simple_convnet": 2_440_960, "work_mlp": 101_632,
     },
-    "08_beyond_99_5": {"n_val": 6000, "n_book_fit": 54000, "n_test": 10000},
+    "09_beyond_99_5": {"n_val": 6000, "n_book_fit": 54000, "n_test": 10000},
 }
 
 

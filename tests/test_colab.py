@@ -37,8 +37,8 @@ GLUE = {
 }
 
 
-def _plain(source, docname="chapters/05_dropout"):
-    return digitlib_book.plain_markdown(source, glue=GLUE, docname=docname, titles={"chapters/04_training": "Training"},
+def _plain(source, docname="chapters/06_dropout"):
+    return digitlib_book.plain_markdown(source, glue=GLUE, docname=docname, titles={"chapters/05_training": "Training"},
                                         book_url="https://example.org/book/")
 
 
@@ -50,9 +50,9 @@ def test_glue_roles_become_the_formatted_values():
 
 
 def test_doc_roles_become_links_to_the_published_pages():
-    assert _plain("See {doc}`04_training`.") == "See [Training](https://example.org/book/chapters/04_training.html)."
-    assert _plain("{doc}`the training chapter <../chapters/04_training>`") == (
-        "[the training chapter](https://example.org/book/chapters/04_training.html)")
+    assert _plain("See {doc}`05_training`.") == "See [Training](https://example.org/book/chapters/05_training.html)."
+    assert _plain("{doc}`the training chapter <../chapters/05_training>`") == (
+        "[the training chapter](https://example.org/book/chapters/05_training.html)")
 
 
 def test_directives_become_plain_markdown():
