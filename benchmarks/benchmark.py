@@ -1,4 +1,4 @@
-"""Speed figures for the README: training throughput and book build times.
+"""Speed figures for benchmarks/README.md: training throughput and book build times.
 
     python benchmarks/benchmark.py throughput   # digitlib.train against plain model.fit
     python benchmarks/benchmark.py build        # cold build, warm rebuild, re-execution, machine speed
