@@ -51,6 +51,9 @@ def _role(match: re.Match, *, glue, docname, titles, book_url) -> str:
         resolved = target.lstrip("/") if target.startswith("/") else _join(docname, target)
         title = title_target["title"] if title_target else titles.get(resolved, resolved)
         return f"[{title}]({book_url}{resolved}.html)"
+    if name == "term":  # a glossary term: its text, as the page shows it
+        shown = re.fullmatch(r"(?P<text>.+?)\s*<[^>]+>", content)
+        return shown["text"] if shown else content
     raise ValueError(f"{docname}: the Colab edition has no plain-Markdown form for the role {{{name}}}")
 
 

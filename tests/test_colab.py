@@ -55,6 +55,11 @@ def test_doc_roles_become_links_to_the_published_pages():
         "[the training chapter](https://example.org/book/chapters/05_training.html)")
 
 
+def test_glossary_terms_become_their_text():
+    assert _plain("A {term}`kernel` slides; {term}`feature maps <feature map>` come out.") == (
+        "A kernel slides; feature maps come out.")
+
+
 def test_directives_become_plain_markdown():
     assert _plain("Before\n```{glue} table\n```\nafter") == "Before\n| a |\n| --- |\n| 1 |\nafter"
     assert _plain(":::{note}\nA *flipped* kernel.\n\nSecond line.\n:::") == (
