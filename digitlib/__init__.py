@@ -32,6 +32,7 @@ from digitlib.models import (  # noqa: E402
 from digitlib.notebook import ClaimError, check, glue, markdown_table, show_source  # noqa: E402
 from digitlib.own_digits import draw_strokes, predict_digit, prepare_digit  # noqa: E402
 from digitlib.plotting import (  # noqa: E402
+    plot_channels_volume,
     plot_class_counts,
     plot_confidence_histogram,
     plot_confusion_matrix,
@@ -47,9 +48,13 @@ from digitlib.plotting import (  # noqa: E402
     plot_lines,
     plot_loss_curves,
     plot_mistakes,
+    plot_model_pipeline,
     plot_prediction,
     plot_preparation_steps,
+    plot_receptive_field,
+    plot_sliding_window,
     plot_tradeoff,
+    receptive_field,
 )
 from digitlib.reproducibility import set_seed  # noqa: E402
 from digitlib.training import Recipe, StopAtAccuracy, TrainingHistory, cache_dir, train  # noqa: E402
@@ -77,6 +82,7 @@ __all__ = [
     "one_hot",
     "operations",
     "plot_backpropagation",
+    "plot_channels_volume",
     "plot_class_counts",
     "plot_confidence_histogram",
     "plot_confusion_matrix",
@@ -91,12 +97,16 @@ __all__ = [
     "plot_lines",
     "plot_loss_curves",
     "plot_mistakes",
+    "plot_model_pipeline",
     "plot_prediction",
     "plot_preparation_steps",
+    "plot_receptive_field",
+    "plot_sliding_window",
     "plot_tradeoff",
     "predict_digit",
     "prepare_digit",
     "preprocess",
+    "receptive_field",
     "scale_images",
     "set_seed",
     "show_source",

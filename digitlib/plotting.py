@@ -657,3 +657,414 @@ def plot_backpropagation(stages, notes=None, title: str = "Backpropagation"):
     ax.set_axis_off()
     ax.set_title(title)
     return fig
+
+
+# --- schematics drawn from the real model: pipeline, sliding window, channels, receptive field
+
+
+def _shape_text(shape, sep: str = " × ") -> str:
+    """A shape without its batch axis as the book writes it: "26 × 26 × 32", or "1,600"."""
+    dims = [int(d) for d in shape]
+    return f"{dims[0]:,}" if len(dims) == 1 else sep.join(str(d) for d in dims)
+
+
+def _text_width(text: str, fontsize: float, weight: str = "normal") -> float:
+    """How wide ``text`` is, in inches, in Matplotlib's default font."""
+    from matplotlib.backends.backend_agg import RendererAgg
+    from matplotlib.font_manager import FontProperties
+
+    renderer = RendererAgg(1, 1, 72)
+    width, _, _ = renderer.get_text_width_height_descent(text, FontProperties(size=fontsize, weight=weight), False)
+    return width / 72
+
+
+def _lighter(color, amount: float):
+    """``color`` mixed with white: ``amount`` 0 keeps it, 1 gives white."""
+    rgb = np.array(mcolors.to_rgb(color))
+    return tuple(rgb + (1 - rgb) * amount)
+
+
+def _cuboid(ax, x, y, side_w, side_h, depth, color, linewidth=1.0, zorder=2):
+    """A box seen from the front: a ``side_w`` × ``side_h`` face at (x, y), bottom left,
+    receding ``depth`` up and to the right; returns the front face."""
+    edge = {"edgecolor": "black", "linewidth": linewidth, "zorder": zorder}
+    if depth > 0:
+        top = [(x, y + side_h), (x + depth, y + side_h + depth), (x + side_w + depth, y + side_h + depth),
+               (x + side_w, y + side_h)]
+        right = [(x + side_w, y), (x + side_w + depth, y + depth), (x + side_w + depth, y + side_h + depth),
+                 (x + side_w, y + side_h)]
+        ax.add_patch(plt.Polygon(top, facecolor=_lighter(color, 0.45), **edge))
+        ax.add_patch(plt.Polygon(right, facecolor=_lighter(color, 0.2), **edge))
+    front = plt.Rectangle((x, y), side_w, side_h, facecolor=color, **edge)
+    ax.add_patch(front)
+    return front
+
+
+def _model_stages(model) -> list:
+    """(name, output shape without the batch axis) for the model's input and each layer."""
+    import keras
+
+    if not isinstance(model, keras.Model):
+        raise ValueError(f"model must be a Keras model, got {type(model).__name__}")
+    try:
+        stages = [("input", tuple(model.inputs[0].shape[1:]))]
+        stages += [(layer.name, tuple(layer.output.shape[1:])) for layer in model.layers
+                   if not isinstance(layer, keras.layers.InputLayer)]
+    except (AttributeError, TypeError, ValueError):
+        raise ValueError(f"model {model.name!r} has no shapes yet: build it with a keras.Input") from None
+    return stages
+
+
+def plot_model_pipeline(model, title: str | None = None, max_columns: int = 8):
+    """A model as a pipeline: one box per layer, drawn from the layer's actual output shape.
+
+    A stack of feature maps (H × W × C) is a box whose front face grows with H and W and
+    whose depth grows with C (on a log scale); a flat vector is a thin bar whose height
+    grows with its length. Each box has the layer's name and output shape (compact, e.g.
+    "26×26×32", so eight layers fit a page's width) under it, and arrows lead from layer to
+    layer; long models wrap after ``max_columns`` boxes, or sooner where the labels are long.
+    """
+    stages = _model_stages(model)
+    if not isinstance(max_columns, int) or max_columns < 2:
+        raise ValueError(f"max_columns must be an int of at least 2, got {max_columns!r}")
+    n = len(stages)
+    shapes = [_shape_text(shape, sep="×") for _, shape in stages]  # compact, so 8 layers fit a page's width
+    column = max(0.75, *(_text_width(name, 9, "bold") + 0.1 for name, _ in stages),
+                 *(_text_width(shape, 9) + 0.1 for shape in shapes))  # inches
+    rows = math.ceil(n / min(max_columns, max(2, int(7.3 // column))))
+    ncols = math.ceil(n / rows)
+    pitch, row_height = 1.25, 1.65
+    bottom = -(rows - 1) * row_height - 1.0
+    fig = _new_figure((column * (ncols + 0.2) + 0.3, column / pitch * (0.55 - bottom) + 0.55))
+    ax = fig.add_subplot()
+    maps_color, vector_color = plt.get_cmap(CMAP)([0.45, 0.8])
+    sides = [max(shape[:2]) for _, shape in stages if len(shape) == 3] or [1]
+    largest = max(sides)
+    extents = []
+    for i, (name, shape) in enumerate(stages):
+        row, col = divmod(i, ncols)
+        x, y = col * pitch, -row * row_height
+        if len(shape) == 3:
+            height, width, channels = shape
+            face_h, face_w = 0.22 + 0.4 * height / largest, 0.22 + 0.4 * width / largest
+            depth = 0.04 * math.log2(channels) + 0.03
+        else:
+            face_h, face_w = 0.2 + 0.12 * math.log10(max(2, math.prod(shape))), 0.12
+            depth = 0.0
+        left = x - (face_w + depth) / 2
+        _cuboid(ax, left, y - face_h / 2 - depth / 2, face_w, face_h, depth,
+                maps_color if len(shape) == 3 else vector_color)
+        extents.append((left, left + face_w + depth, y))
+        ax.text(x, y - 0.55, name, ha="center", va="top", fontsize=9, fontweight="bold")
+        ax.text(x, y - 0.78, shapes[i], ha="center", va="top", fontsize=9)
+    arrow = {"arrowstyle": "-|>", "color": "black", "linewidth": 1.2, "shrinkA": 2, "shrinkB": 2}
+    for i in range(n - 1):
+        (_, right, y), (left, _, next_y) = extents[i], extents[i + 1]
+        if next_y == y:
+            ax.annotate("", xy=(left, y), xytext=(right, y), arrowprops=arrow)
+        else:  # the pipeline goes on in the next row
+            ax.annotate("", xy=(right + 0.3, y), xytext=(right, y), arrowprops=arrow)
+            ax.annotate("", xy=(left, next_y), xytext=(left - 0.3, next_y), arrowprops=arrow)
+    ax.set_xlim(-0.6 * pitch, (ncols - 0.4) * pitch)
+    ax.set_ylim(bottom, 0.55)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    ax.set_title(title or f"The layers of {model.name} and the shape each one outputs")
+    return fig
+
+
+def _grid_lines(ax, height: int, width: int):
+    """Thin lines between the cells of a ``height`` × ``width`` grid drawn in image coordinates."""
+    for r in range(height + 1):
+        ax.plot([-0.5, width - 0.5], [r - 0.5, r - 0.5], color="0.6", linewidth=0.8, zorder=1)
+    for c in range(width + 1):
+        ax.plot([c - 0.5, c - 0.5], [-0.5, height - 0.5], color="0.6", linewidth=0.8, zorder=1)
+    ax.set_xlim(-0.5, width - 0.5)
+    ax.set_ylim(height - 0.5, -0.5)
+    ax.set_aspect("equal")
+
+
+def _integer_ticks(ax, height: int, width: int):
+    step = 1 if max(height, width) <= 12 else 2 if max(height, width) <= 24 else 5
+    ax.set_xticks(range(0, width, step))
+    ax.set_yticks(range(0, height, step))
+    ax.tick_params(labelsize=9)
+    ax.set_xlabel("column")
+    ax.set_ylabel("row")
+
+
+def plot_sliding_window(image, kernel_size: int = 3, positions=None, title: str = "A window sliding over the input"):
+    """A small input grid with a ``kernel_size`` × ``kernel_size`` window outlined at a few
+    ``positions`` and, beside it, the output grid (valid padding: input − kernel + 1 on
+    each side) with the cell each position produces filled in the window's colour.
+
+    ``positions`` lists (row, column) of each window's top-left cell, which is also the
+    output cell it makes; by default the first two positions and the last one.
+    """
+    image = np.asarray(image)
+    if image.ndim == 3 and image.shape[-1] == 1:
+        image = image[..., 0]
+    if image.ndim != 2 or image.size == 0:
+        raise ValueError(f"image must be 2-D (H, W) or (H, W, 1), got shape {image.shape}")
+    height, width = image.shape
+    if isinstance(kernel_size, bool) or not isinstance(kernel_size, int) or not 1 <= kernel_size <= min(height, width):
+        raise ValueError(f"kernel_size must be an int from 1 to {min(height, width)} for a {height} × {width} "
+                         f"input, got {kernel_size!r}")
+    out_h, out_w = height - kernel_size + 1, width - kernel_size + 1
+    if positions is None:
+        positions = dict.fromkeys([(0, 0), (0, min(1, out_w - 1)), (out_h - 1, out_w - 1)])
+    positions = [tuple(p) for p in positions]
+    if not positions:
+        raise ValueError("positions must list at least one (row, column)")
+    for p in positions:
+        if len(p) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in p):
+            raise ValueError(f"each position must be a (row, column) pair of ints, got {p!r}")
+        if not (0 <= p[0] < out_h and 0 <= p[1] < out_w):
+            raise ValueError(f"a {kernel_size} × {kernel_size} window at {p} reaches outside the {height} × {width} "
+                             f"input; rows run 0..{out_h - 1} and columns 0..{out_w - 1}")
+    cell = min(0.42, 6.0 / (width + out_w + 1))
+    fig = _new_figure((cell * (width + out_w) + 1.6, cell * height + 1.4))
+    in_ax, out_ax = fig.subplots(1, 2, width_ratios=[width, out_w])
+    if max(height, width) <= 12:  # a small array: its numbers, on white, so the windows stand out
+        for (row, col), value in np.ndenumerate(image):
+            text = f"{value:.2g}" if np.issubdtype(image.dtype, np.floating) else str(value)
+            in_ax.text(col, row, text, ha="center", va="center", fontsize=9, color="black")
+    else:
+        in_ax.imshow(image, cmap=CMAP, alpha=0.5)
+    _grid_lines(in_ax, height, width)
+    _grid_lines(out_ax, out_h, out_w)
+    colors = plt.get_cmap(CMAP)(np.linspace(0.0, 0.7, len(positions)))
+    for number, ((row, col), color) in enumerate(zip(positions, colors), start=1):
+        inset = 0.06 * (number - 1) % 0.3  # overlapping windows stay apart
+        style = _LINE_STYLES[(number - 1) % len(_LINE_STYLES)]
+        in_ax.add_patch(plt.Rectangle((col - 0.5 + inset, row - 0.5 + inset), kernel_size - 2 * inset,
+                                      kernel_size - 2 * inset, fill=False, edgecolor=color, linewidth=3,
+                                      linestyle=style, zorder=3))
+        in_ax.text(col - 0.5 + inset, row - 0.5 + inset, str(number), ha="center", va="center",  # on the corner
+                   fontsize=9, fontweight="bold", color="white",
+                   bbox={"boxstyle": "square,pad=0.1", "facecolor": color, "edgecolor": "none"}, zorder=4)
+        out_ax.add_patch(plt.Rectangle((col - 0.5, row - 0.5), 1, 1, facecolor=color, edgecolor="black", zorder=2))
+        out_ax.text(col, row, str(number), ha="center", va="center", fontsize=10, fontweight="bold",
+                    color="white", zorder=3)
+    _integer_ticks(in_ax, height, width)
+    _integer_ticks(out_ax, out_h, out_w)
+    in_ax.set_title(f"input {height} × {width}, window {kernel_size} × {kernel_size}", fontsize=10)
+    sums = [f"{side} − {kernel_size} + 1 = {side - kernel_size + 1}" for side in dict.fromkeys((height, width))]
+    out_ax.set_title(f"output {out_h} × {out_w}\n(" + ", ".join(sums) + ")", fontsize=10)
+    fig.suptitle(title)
+    return fig
+
+
+def _stack(ax, x, y, side, count, depth, color, drawn_max=8):
+    """``count`` square maps, ``side`` wide, one behind the other over ``depth``, up and to
+    the right (at most ``drawn_max`` drawn); returns the front map's rectangle."""
+    drawn = min(count, drawn_max)
+    step = depth / (drawn - 1) if drawn > 1 else 0.0
+    for i in range(drawn - 1, -1, -1):  # the back map first, so the front one covers it
+        front = plt.Rectangle((x + i * step, y + i * step), side, side, facecolor=_lighter(color, 0.35 * (i > 0)),
+                              edgecolor="black", linewidth=1.0, zorder=2)
+        ax.add_patch(front)
+    return front
+
+
+def plot_channels_volume(in_channels: int, out_channels: int, kernel_size: int, input_side: int,
+                         title: str = "A convolution layer, channels and all"):
+    """A convolution layer (valid padding, stride 1) as volumes: the stack of input maps
+    (``input_side`` × ``input_side`` × ``in_channels``), one filter, a ``kernel_size`` ×
+    ``kernel_size`` × ``in_channels`` block as deep as the input, and the stack of
+    ``out_channels`` output maps, one per filter; labels give the shapes and the layer's
+    parameter count, kernel_size² × in_channels × out_channels weights + out_channels biases.
+    """
+    values = {"in_channels": in_channels, "out_channels": out_channels, "kernel_size": kernel_size,
+              "input_side": input_side}
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    if kernel_size > input_side:
+        raise ValueError(f"kernel_size {kernel_size} is larger than the {input_side} × {input_side} input")
+    out_side = input_side - kernel_size + 1
+    weights = kernel_size * kernel_size * in_channels * out_channels
+    fig = _new_figure((7.2, 3.9))
+    ax = fig.add_subplot()
+    in_color, filter_color, out_color = plt.get_cmap(CMAP)([0.3, 0.85, 0.55])
+    scale = 2.0 / input_side  # data units per pixel
+
+    def depth_of(channels):
+        return 0.0 if channels == 1 else 0.15 + 0.11 * math.log2(channels)
+
+    in_depth, out_depth = depth_of(in_channels), depth_of(out_channels)
+    in_x, side_in = 0.0, 2.0
+    filter_side = max(0.3, kernel_size * scale)
+    filter_x = in_x + side_in + in_depth + 1.3
+    out_x = filter_x + filter_side + in_depth + 1.3
+    side_out = max(0.3, out_side * scale)
+    _stack(ax, in_x, 0.0, side_in, in_channels, in_depth, in_color)
+    filter_y = side_in / 2 - filter_side / 2
+    _stack(ax, filter_x, filter_y, filter_side, in_channels, in_depth, filter_color)
+    out_y = side_in / 2 - side_out / 2
+    _stack(ax, out_x, out_y, side_out, out_channels, out_depth, out_color)
+    # the filter's footprint on the input and the one number it makes there
+    patch = kernel_size * scale
+    ax.add_patch(plt.Rectangle((in_x, side_in - patch), patch, patch, fill=False, edgecolor="black",
+                               linewidth=2, zorder=3))
+    dot = max(scale, 0.06)
+    ax.add_patch(plt.Rectangle((out_x, out_y + side_out - dot), dot, dot, facecolor=filter_color,
+                               edgecolor="black", linewidth=1.5, zorder=3))
+    link = {"color": "0.3", "linewidth": 1, "linestyle": "--", "zorder": 1}
+    ax.plot([in_x + patch, filter_x], [side_in, filter_y + filter_side], **link)
+    ax.plot([in_x + patch, filter_x], [side_in - patch, filter_y], **link)
+    ax.plot([filter_x + filter_side, out_x], [filter_y + filter_side, out_y + side_out], **link)
+    ax.plot([filter_x + filter_side, out_x], [filter_y, out_y + side_out - dot], **link)
+    s = "" if in_channels == 1 else "s"
+    labels = [
+        (in_x + (side_in + in_depth) / 2, f"input: {in_channels} map{s}",
+         f"{input_side} × {input_side} × {in_channels}"),
+        (filter_x + (filter_side + in_depth) / 2, f"one filter (of {out_channels})",
+         f"{kernel_size} × {kernel_size} × {in_channels}"),
+        (out_x + (side_out + out_depth) / 2, f"output: {out_channels} map{'' if out_channels == 1 else 's'}",
+         f"{out_side} × {out_side} × {out_channels}"),
+    ]
+    for x, name, shape in labels:
+        ax.text(x, -0.2, name, ha="center", va="top", fontsize=10, fontweight="bold")
+        ax.text(x, -0.5, shape, ha="center", va="top", fontsize=10)
+    ax.text(filter_x + (filter_side + in_depth) / 2, side_in + max(in_depth, out_depth) + 0.15,
+            f"each filter is as deep as the input: {in_channels} channel{s}", ha="center", va="bottom", fontsize=9)
+    right = out_x + side_out + out_depth
+    ax.text(right / 2, -1.0, f"parameters: {kernel_size} × {kernel_size} × {in_channels} × {out_channels} weights"
+            f" + {out_channels} biases = {weights + out_channels:,}", ha="center", va="top", fontsize=10,
+            bbox={"boxstyle": "round,pad=0.3", "facecolor": _lighter(in_color, 0.85), "edgecolor": "0.5"})
+    ax.set_xlim(-0.2, right + 0.2)
+    ax.set_ylim(-1.55, side_in + max(in_depth, out_depth) + 0.55)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    ax.set_title(title)
+    return fig
+
+
+def _square(value, what: str, layer) -> int:
+    values = tuple(int(v) for v in (value if isinstance(value, (tuple, list)) else (value, value)))
+    if len(set(values)) != 1:
+        raise ValueError(f"layer {layer.name!r} has a {what} of {values}; only square ones are handled")
+    return values[0]
+
+
+def _receptive_fields(model) -> dict:
+    """For each spatial layer of ``model``, by name: (size, jump, start, output shape), where
+    unit (r, c) of the layer sees the input pixels start + jump·r ... + size − 1 (rows; the
+    same for columns). Conv2D and pooling layers change the field; layers that keep the
+    height and width (ReLU, batch normalization, dropout) pass it on; the first layer
+    that leaves the grid (Flatten, Dense) ends it."""
+    import keras
+    from keras import layers
+
+    _model_stages(model)  # a built Keras model
+    size, jump, start = 1, 1, 0
+    fields = {}
+    for layer in model.layers:
+        if isinstance(layer, layers.InputLayer):
+            continue
+        in_shape, out_shape = tuple(layer.input.shape[1:]), tuple(layer.output.shape[1:])
+        if isinstance(layer, layers.Conv2D):
+            dilation = _square(layer.dilation_rate, "dilation rate", layer)
+            kernel = dilation * (_square(layer.kernel_size, "kernel size", layer) - 1) + 1
+            stride = _square(layer.strides, "stride", layer)
+        elif isinstance(layer, (layers.MaxPooling2D, layers.AveragePooling2D)):
+            kernel = _square(layer.pool_size, "pool size", layer)
+            stride = _square(layer.strides, "stride", layer)
+        elif len(in_shape) == len(out_shape) == 3 and in_shape[:2] == out_shape[:2]:
+            fields[layer.name] = (size, jump, start, out_shape)  # same grid, same field
+            continue
+        elif len(out_shape) != 3 or isinstance(layer, keras.Model):
+            break  # Flatten, Dense, global pooling: the grid ends here
+        else:
+            raise ValueError(f"layer {layer.name!r} ({type(layer).__name__}) changes the grid in a way "
+                             "receptive fields are not worked out for")
+        padding = 0
+        if layer.padding == "same":  # as TensorFlow pads: the odd pixel goes at the end
+            side = int(in_shape[0])
+            padding = max((math.ceil(side / stride) - 1) * stride + kernel - side, 0) // 2
+        start -= padding * jump
+        size += (kernel - 1) * jump
+        jump *= stride
+        fields[layer.name] = (size, jump, start, out_shape)
+    return fields
+
+
+def _field_of(model, layer_name: str):
+    names = [layer.name for layer in model.layers] if hasattr(model, "layers") else []
+    fields = _receptive_fields(model)
+    if layer_name not in names:
+        raise ValueError(f"model {model.name!r} has no layer {layer_name!r}; its layers are {names}")
+    if layer_name not in fields:
+        raise ValueError(f"layer {layer_name!r} is not on the grid of pixels (it comes at or after a Flatten "
+                         f"or Dense layer), so no single patch of the input feeds one of its units; "
+                         f"the layers on the grid are {list(fields)}")
+    return fields[layer_name]
+
+
+def receptive_field(model, layer_name: str) -> tuple:
+    """(size, jump) of one unit of ``model``'s layer ``layer_name``, in input pixels.
+
+    The unit sees a ``size`` × ``size`` patch of the input, and neighbouring units' patches
+    lie ``jump`` pixels apart; worked out from the Conv2D and pooling layers' kernel sizes,
+    pool sizes and strides. For :func:`digitlib.simple_convnet`: conv1 (3, 1), pool1
+    (4, 2), conv2 (8, 2), pool2 (10, 4).
+    """
+    size, jump, _, _ = _field_of(model, layer_name)
+    return size, jump
+
+
+def plot_receptive_field(image, model, layer_name: str, unit=None, title: str | None = None):
+    """The input pixels one unit of ``layer_name`` sees, outlined on a digit, beside that
+    layer's grid of units with the unit filled in.
+
+    ``image`` is an input of the model's height and width; ``unit`` is the unit's
+    (row, column) in the layer's grid, by default the centre one. Unit (r, c) sees rows
+    start + jump·r to start + jump·r + size − 1 (and so for columns), with size and
+    jump from :func:`receptive_field`; with ``same`` padding part of it may be padding.
+    """
+    size, jump, start, grid = _field_of(model, layer_name)
+    image = np.asarray(image)
+    if image.ndim == 3 and image.shape[-1] == 1:
+        image = image[..., 0]
+    expected = tuple(int(d) for d in model.inputs[0].shape[1:3])
+    if image.shape != expected:
+        raise ValueError(f"image must be {expected[0]} × {expected[1]} like the model's input, "
+                         f"got shape {image.shape}")
+    out_h, out_w = int(grid[0]), int(grid[1])
+    unit = (out_h // 2, out_w // 2) if unit is None else tuple(unit)
+    if len(unit) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in unit):
+        raise ValueError(f"unit must be a (row, column) pair of ints, got {unit!r}")
+    if not (0 <= unit[0] < out_h and 0 <= unit[1] < out_w):
+        raise ValueError(f"unit {unit} is outside the {out_h} × {out_w} grid of layer {layer_name!r}")
+    first_row, first_col = start + jump * unit[0], start + jump * unit[1]
+    # the part of the field on the image (with "same" padding the rest is padding)
+    top, left = max(first_row, 0), max(first_col, 0)
+    bottom, right = min(first_row + size, expected[0]) - 1, min(first_col + size, expected[1]) - 1
+    padded = (top, left, bottom, right) != (first_row, first_col, first_row + size - 1, first_col + size - 1)
+    fig = _new_figure((7.2, 3.9))
+    in_ax, grid_ax = fig.subplots(1, 2)
+    in_ax.imshow(image, cmap=CMAP)
+    highlight = plt.get_cmap(CMAP)(0.9)
+    for color, width in (("black", 5), ("white", 2.5)):  # a white line edged in black shows on any pixel
+        in_ax.add_patch(plt.Rectangle((left - 0.5, top - 0.5), right - left + 1, bottom - top + 1, fill=False,
+                                      edgecolor=color, linewidth=width, zorder=3))
+    in_ax.set_xlim(-0.5, expected[1] - 0.5)
+    in_ax.set_ylim(expected[0] - 0.5, -0.5)
+    _integer_ticks(in_ax, *expected)
+    in_ax.set_title(f"input {expected[0]} × {expected[1]}: rows {top}–{bottom}, columns {left}–{right}"
+                    f"{' and padding' if padded else ''}\na {size} × {size} field; "
+                    f"neighbours' fields {jump} pixel{'s' * (jump != 1)} apart", fontsize=10)
+    _grid_lines(grid_ax, out_h, out_w)
+    grid_ax.add_patch(plt.Rectangle((unit[1] - 0.5, unit[0] - 0.5), 1, 1, facecolor=highlight, edgecolor="black",
+                                    linewidth=1.5, zorder=2))
+    _integer_ticks(grid_ax, out_h, out_w)
+    grid_ax.set_title(f"{layer_name}: {_shape_text(grid)}\nunit (row {unit[0]}, column {unit[1]})", fontsize=10)
+    from matplotlib.patches import ConnectionPatch
+
+    for corner_y, cell_y in ((top - 0.5, unit[0] - 0.5), (bottom + 0.5, unit[0] + 0.5)):
+        fig.add_artist(ConnectionPatch(xyA=(right + 0.5, corner_y), coordsA=in_ax.transData,
+                                       xyB=(unit[1] - 0.5, cell_y), coordsB=grid_ax.transData,
+                                       color="0.35", linestyle="--", linewidth=1))
+    fig.suptitle(title or f"What one unit of {layer_name} sees")
+    return fig

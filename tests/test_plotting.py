@@ -521,3 +521,184 @@ def test_backpropagation_arrows_forward_above_and_back_below():
 def test_backpropagation_bad_input(stages, notes, message):
     with pytest.raises(ValueError, match=message):
         plotting.plot_backpropagation(stages, notes=notes)
+
+
+# --- schematics drawn from the real model ------------------------------------------------------
+
+
+def _texts(fig):
+    return [t.get_text() for ax in fig.axes for t in ax.texts]
+
+
+@pytest.mark.parametrize("architecture", ["simple_convnet", "lenet5"])
+def test_model_pipeline_names_every_layer_with_its_output_shape(architecture):
+    import digitlib
+
+    model = digitlib.ARCHITECTURES[architecture]()
+    fig = plotting.plot_model_pipeline(model)
+    texts = _texts(fig)
+    for layer in model.layers:
+        shape = tuple(layer.output.shape[1:])
+        written = f"{shape[0]:,}" if len(shape) == 1 else "×".join(map(str, shape))
+        assert layer.name in texts and written in texts, (layer.name, written)
+    assert "input" in texts and "28×28×1" in texts
+    assert fig.axes[0].get_title() == f"The layers of {model.name} and the shape each one outputs"
+    assert not fig.axes[0].axison
+    assert all(t.get_fontsize() >= 9 for ax in fig.axes for t in ax.texts)
+    assert fig.get_figwidth() <= 7.8
+
+
+def test_model_pipeline_of_the_book_model_in_order():
+    import digitlib
+
+    fig = plotting.plot_model_pipeline(digitlib.simple_convnet(), title="Book model")
+    ax = fig.axes[0]
+    texts = [t.get_text() for t in ax.texts if t.get_text()]
+    assert texts == ["input", "28×28×1", "conv1", "26×26×32", "pool1", "13×13×32", "conv2", "11×11×64",
+                     "pool2", "5×5×64", "flatten", "1,600", "dropout", "1,600", "classifier", "10"]
+    arrows = [t for t in ax.texts if getattr(t, "arrow_patch", None) is not None]
+    assert len(arrows) == 7  # one row: an arrow between each pair of neighbours
+    assert ax.get_title() == "Book model"
+    with pytest.raises(ValueError, match="Keras model"):
+        plotting.plot_model_pipeline("simple_convnet")
+
+
+def test_sliding_window_output_grid_and_highlighted_cells():
+    image = np.arange(80).reshape(8, 10) % 7
+    positions = ((0, 0), (0, 1), (5, 7))
+    fig = plotting.plot_sliding_window(image, kernel_size=3, positions=positions, title="Sliding")
+    in_ax, out_ax = fig.axes
+    assert out_ax.get_xlim() == (-0.5, 7.5) and out_ax.get_ylim() == (5.5, -0.5)  # 8 − 3 + 1 by 10 − 3 + 1
+    assert out_ax.get_title().startswith("output 6 × 8")
+    assert in_ax.get_title() == "input 8 × 10, window 3 × 3"
+    windows = [p for p in in_ax.patches if not p.get_fill()]
+    cells = out_ax.patches
+    assert [(w.get_x(), w.get_y()) for w in windows][0] == (-0.5, -0.5)
+    assert [w.get_width() for w in windows][0] == 3
+    assert [(c.get_x() + 0.5, c.get_y() + 0.5) for c in cells] == [(0, 0), (1, 0), (7, 5)]  # (column, row)
+    for window, cell in zip(windows, cells):  # each window and the cell it makes share a colour
+        assert window.get_edgecolor() == cell.get_facecolor()
+    assert len({matplotlib.colors.to_hex(c.get_facecolor()) for c in cells}) == 3
+    assert [t.get_text() for t in out_ax.texts] == ["1", "2", "3"]
+    assert {"0", "6"} <= {t.get_text() for t in in_ax.texts}  # the input's values
+    assert (in_ax.get_xlabel(), in_ax.get_ylabel(), out_ax.get_xlabel()) == ("column", "row", "column")
+    assert fig.get_suptitle() == "Sliding"
+    default = plotting.plot_sliding_window(np.zeros((6, 6)))
+    assert default.axes[1].get_xlim() == (-0.5, 3.5)  # 6 − 3 + 1 = 4
+    assert [(c.get_x() + 0.5, c.get_y() + 0.5) for c in default.axes[1].patches] == [(0, 0), (1, 0), (3, 3)]
+
+
+@pytest.mark.parametrize(
+    "shape, kernel_size, positions, message",
+    [
+        ((8, 8), 3, [(6, 0)], "reaches outside the 8 × 8 input"),
+        ((8, 8), 3, [(0, 7)], "reaches outside"),
+        ((8, 8), 3, [(-1, 0)], "reaches outside"),
+        ((8, 8), 3, [], "at least one"),
+        ((8, 8), 3, [(0.5, 1)], "pair of ints"),
+        ((8, 8), 9, None, "kernel_size"),
+        ((8,), 3, None, "2-D"),
+    ],
+)
+def test_sliding_window_bad_input(shape, kernel_size, positions, message):
+    with pytest.raises(ValueError, match=message):
+        plotting.plot_sliding_window(np.zeros(shape), kernel_size=kernel_size, positions=positions)
+
+
+@pytest.mark.parametrize("in_channels, out_channels, kernel_size, input_side", [(32, 64, 3, 13), (1, 32, 3, 28),
+                                                                                 (6, 16, 5, 14)])
+def test_channels_volume_counts_the_parameters_as_keras_does(in_channels, out_channels, kernel_size, input_side):
+    import keras
+
+    layer = keras.layers.Conv2D(out_channels, kernel_size)
+    layer.build((None, input_side, input_side, in_channels))
+    fig = plotting.plot_channels_volume(in_channels, out_channels, kernel_size, input_side, title="Volumes")
+    texts = _texts(fig)
+    [count] = [t for t in texts if t.startswith("parameters:")]
+    assert count.endswith(f"= {layer.count_params():,}")
+    out_side = input_side - kernel_size + 1
+    for shape in [(input_side, input_side, in_channels), (kernel_size, kernel_size, in_channels),
+                  (out_side, out_side, out_channels)]:
+        assert " × ".join(map(str, shape)) in texts
+    assert fig.axes[0].get_title() == "Volumes"
+    assert all(t.get_fontsize() >= 9 for t in fig.axes[0].texts)
+
+
+def test_channels_volume_book_layer_and_bad_input():
+    fig = plotting.plot_channels_volume(32, 64, 3, 13)
+    assert "parameters: 3 × 3 × 32 × 64 weights + 64 biases = 18,496" in _texts(fig)
+    with pytest.raises(ValueError, match="in_channels must be a positive int"):
+        plotting.plot_channels_volume(0, 64, 3, 13)
+    with pytest.raises(ValueError, match="larger than"):
+        plotting.plot_channels_volume(1, 8, 5, 4)
+
+
+@pytest.fixture(scope="module")
+def book_model():
+    import digitlib
+
+    model = digitlib.simple_convnet()
+    rng = np.random.default_rng(0)  # fixed random weights, biases included, so no unit is dead everywhere
+    for layer in model.layers:
+        if layer.weights:
+            layer.set_weights([rng.normal(0, 0.3, size=w.shape).astype("float32") for w in layer.get_weights()])
+    return model
+
+
+def test_receptive_field_of_the_book_model(book_model):
+    fields = {name: plotting.receptive_field(book_model, name) for name in ["conv1", "pool1", "conv2", "pool2"]}
+    assert fields == {"conv1": (3, 1), "pool1": (4, 2), "conv2": (8, 2), "pool2": (10, 4)}
+    with pytest.raises(ValueError, match="not on the grid"):
+        plotting.receptive_field(book_model, "flatten")
+    with pytest.raises(ValueError, match="no layer 'conv9'"):
+        plotting.receptive_field(book_model, "conv9")
+
+
+def test_receptive_field_of_conv2_is_the_pixels_that_move_it(book_model):
+    import keras
+
+    probe = keras.Model(book_model.inputs[0], book_model.get_layer("conv2").output)
+    base = np.random.default_rng(1).uniform(0, 1, size=(28, 28)).astype("float32")
+    images = np.repeat(base[None], 28 * 28 + 1, axis=0)
+    rows, cols = np.divmod(np.arange(28 * 28), 28)
+    images[1 + np.arange(28 * 28), rows, cols] += 5.0  # image 1 + 28 r + c: pixel (r, c) turned up
+    out = keras.ops.convert_to_numpy(probe(images[..., None], training=False))
+    r, c = 3, 4
+    size, jump = plotting.receptive_field(book_model, "conv2")
+    moved = np.abs(out[1:, r, c, :] - out[0, r, c, :]).max(axis=1).reshape(28, 28) > 1e-5
+    field = np.zeros((28, 28), bool)
+    field[jump * r:jump * r + size, jump * c:jump * c + size] = True
+    assert field.sum() == 64 and field[6:14, 8:16].all()  # rows 6..13, columns 8..15
+    np.testing.assert_array_equal(moved, field)  # every pixel inside moves unit (3, 4), none outside does
+
+
+def test_receptive_field_figure_outlines_the_pixels(book_model):
+    digit = np.zeros((28, 28, 1))
+    fig = plotting.plot_receptive_field(digit, book_model, "conv2", unit=(3, 4), title="Field")
+    in_ax, grid_ax = fig.axes
+    outline = in_ax.patches[-1]
+    assert (outline.get_x(), outline.get_y(), outline.get_width(), outline.get_height()) == (7.5, 5.5, 8, 8)
+    assert in_ax.get_title().startswith("input 28 × 28: rows 6–13, columns 8–15")
+    assert in_ax.images[0].get_cmap().name == plotting.CMAP
+    assert grid_ax.get_xlim() == (-0.5, 10.5)  # conv2's 11 × 11 grid
+    [unit] = grid_ax.patches
+    assert (unit.get_x(), unit.get_y()) == (3.5, 2.5)
+    assert (in_ax.get_xlabel(), in_ax.get_ylabel(), grid_ax.get_xlabel()) == ("column", "row", "column")
+    assert fig.get_suptitle() == "Field"
+    centre = plotting.plot_receptive_field(digit[..., 0], book_model, "pool2")
+    assert centre.axes[1].get_title() == "pool2: 5 × 5 × 64\nunit (row 2, column 2)"
+    assert centre.get_suptitle() == "What one unit of pool2 sees"
+    with pytest.raises(ValueError, match="outside the 11 × 11 grid of layer 'conv2'"):
+        plotting.plot_receptive_field(digit, book_model, "conv2", unit=(11, 0))
+    with pytest.raises(ValueError, match="28 × 28"):
+        plotting.plot_receptive_field(np.zeros((20, 20)), book_model, "conv2")
+
+
+def test_receptive_field_with_same_padding_starts_in_the_padding():
+    import digitlib
+
+    model = digitlib.ARCHITECTURES["lenet5"]()  # 5 × 5 "same" convolution first: 2 pixels of padding
+    assert plotting.receptive_field(model, "block1_conv") == (5, 1)
+    assert plotting.receptive_field(model, "block2_pool") == (16, 4)
+    fig = plotting.plot_receptive_field(np.zeros((28, 28)), model, "block2_pool", unit=(0, 0))
+    assert fig.axes[0].get_title().startswith("input 28 × 28: rows 0–13, columns 0–13 and padding")
