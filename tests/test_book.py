@@ -28,6 +28,7 @@ from papermill.iorw import load_notebook_node
 from papermill.parameterize import parameterize_notebook
 
 from conftest import BUILD_MODE, ROOT, book_config, code_cells, read_notebook, toc_chapters
+from test_chapters import exercises
 
 
 def _needs_full_build():
@@ -71,6 +72,32 @@ def test_chapter_page_has_its_figures_and_no_errors(built_book, chapter):
         assert (html / "_images" / name).stat().st_size > 1000
     for marker in ('class="output traceback', 'class="output stderr', "{glue", "Traceback (most recent"):
         assert marker not in page, marker
+
+
+@pytest.mark.parametrize("chapter", [c for c in toc_chapters() if not c.stem.startswith("appendix")],
+                         ids=lambda p: p.stem)
+def test_exercises_show_with_their_solutions_folded(built_book, chapter):
+    html, _ = built_book
+    page = _page(html, chapter)
+    n = len(exercises(read_notebook(chapter)))
+    assert page.count('class="exercise admonition"') == n
+    assert page.count('class="solution dropdown admonition"') == n
+    assert "{exercise}" not in page and "{solution" not in page
+
+
+def test_citations_link_to_the_references_page(built_book):
+    html, _ = built_book
+    references = (html / "chapters" / "references.html").read_text()
+    cited = {key for chapter in toc_chapters()
+             for key in re.findall(r"\{cite(?::[pt])?\}`([^`]+)`", chapter.read_text())}
+    assert cited, "no chapter cites a reference"
+    for chapter in toc_chapters():
+        if "{cite" in chapter.read_text():
+            assert 'href="references.html#' in _page(html, chapter), chapter.stem
+    assert "Gradient-based learning applied to document recognition" in references
+    glossary = (html / "chapters" / "glossary.html").read_text()
+    assert glossary.count('<dt id="term-') >= 25
+    assert 'href="glossary.html#term-' in _page(html, ROOT / "chapters" / "02_convolution.ipynb")
 
 
 def test_colab_launch_buttons_open_the_colab_editions(built_book):

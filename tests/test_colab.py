@@ -37,9 +37,16 @@ GLUE = {
 }
 
 
-def _plain(source, docname="chapters/06_dropout"):
-    return digitlib_book.plain_markdown(source, glue=GLUE, docname=docname, titles={"chapters/05_training": "Training"},
-                                        book_url="https://example.org/book/")
+CITATIONS = {"lecun1998gradient": ("LeCun et al.", "1998"), "glorot2010understanding": ("Glorot and Bengio", "2010")}
+
+
+def _book(docname="chapters/06_dropout", **kwargs):
+    return digitlib_book.Book(glue=GLUE, docname=docname, titles={"chapters/05_training": "Training"},
+                              book_url="https://example.org/book/", citations=CITATIONS, **kwargs)
+
+
+def _plain(source, **kwargs):
+    return digitlib_book.plain_markdown(source, _book(**kwargs))
 
 
 # --- the conversion -------------------------------------------------------------------------
@@ -67,8 +74,51 @@ def test_directives_become_plain_markdown():
     assert _plain("(a-label)=\n# Title") == "\n# Title"
 
 
+def test_citations_become_author_year_links_to_the_references_page():
+    page = "https://example.org/book/chapters/references.html"
+    assert _plain("As {cite:t}`lecun1998gradient` showed.") == f"As [LeCun et al. (1998)]({page}) showed."
+    assert _plain("Known {cite:p}`lecun1998gradient, glorot2010understanding`.") == (
+        f"Known [(LeCun et al., 1998; Glorot and Bengio, 2010)]({page}).")
+
+
+def test_citation_labels_read_the_books_bibliography():
+    labels = digitlib_book.citation_labels([ROOT / "chapters" / "references.bib"])
+    assert labels["lecun1998gradient"] == ("LeCun et al.", "1998")
+    assert labels["glorot2010understanding"] == ("Glorot and Bengio", "2010")
+    assert labels["ciresan2012multi"] == ("Cireşan et al.", "2012")  # LaTeX accents decoded
+    assert labels["mcnemar1947note"] == ("McNemar", "1947")
+
+
+def test_exercises_are_numbered_as_in_the_book_and_solutions_fold_away():
+    source = ("```{exercise} Count them\n:label: ex-06-count\nHow many?\n```\n\n"
+              "```{solution} ex-06-count\n:class: dropdown\n{glue:text}`n:,` of them.\n```")
+    assert _plain(source, exercises={"ex-06-count": 7}) == (
+        "> **Exercise 7 (Count them)**\n>\n> How many?\n\n"
+        "<details><summary>Solution to exercise 7</summary>\n\n60,000 of them.\n\n</details>")
+
+
+def test_a_solution_with_code_folds_its_code_cells_until_it_ends():
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# T"),
+        nbformat.v4.new_markdown_cell("```{exercise}\n:label: ex-01-a\nPredict.\n```\n\n"
+                                      "```{solution-start} ex-01-a\n:class: dropdown\n```\nWe compute:"),
+        nbformat.v4.new_code_cell("glue('n', 60000)"),
+        nbformat.v4.new_markdown_cell("So {glue:text}`n`.\n\n```{solution-end}\n```\n\nAfter the solution."),
+        nbformat.v4.new_code_cell("print(1)"),
+    ])
+    edition = digitlib_book.colab_edition(nb, _book(exercises={"ex-01-a": 2}), page_url="p", repository_url="r", ref="x")
+    cells = edition.cells[2:]  # after the title and the note
+    assert cells[0].source == ("> **Exercise 2**\n>\n> Predict.\n\n<details><summary>Solution to exercise 2</summary>"
+                               "\n\nWe compute:\n\n</details>")
+    assert (cells[1].source, cells[1].metadata["cellView"]) == ("# @title Solution to exercise 2\nglue('n', 60000)", "form")
+    assert cells[2].source == ("<details><summary>Solution to exercise 2, continued</summary>\n\n"
+                               "So 60000.\n\n</details>\n\nAfter the solution.")
+    assert cells[3].source == "print(1)" and "cellView" not in cells[3].metadata
+
+
 @pytest.mark.parametrize("source, problem", [
-    ("{cite}`lecun1998`", "role {cite}"),
+    ("{cite}`nobody2000`", "no reference under nobody2000"),
+    ("{numref}`fig-1`", "role {numref}"),
     ("```{figure} x.png\n```", "directive {figure}"),
     ("```{note}\nnever closed", "never closed"),
     ("{glue:text}`missing`", "missing"),
@@ -89,8 +139,8 @@ def test_an_edition_hides_the_plumbing_and_pins_the_install():
         nbformat.v4.new_code_cell("print(x)", outputs=[nbformat.v4.new_output("stream", text="1\n")]),
     ])
     edition = digitlib_book.colab_edition(
-        nb, glue=GLUE, docname="chapters/x", titles={}, book_url="https://example.org/book/",
-        page_url="https://example.org/book/chapters/x.html", repository_url="https://github.com/o/r", ref="abc123",
+        nb, _book(docname="chapters/x"), page_url="https://example.org/book/chapters/x.html",
+        repository_url="https://github.com/o/r", ref="abc123",
     )
     kinds = [(c.cell_type, c.metadata.get("cellView")) for c in edition.cells]
     assert kinds == [("markdown", None), ("markdown", None), ("code", "form"), ("code", None), ("code", "form"),
@@ -117,8 +167,9 @@ def test_every_chapter_has_an_edition_in_plain_markdown(built_book, chapter):
         if cell.cell_type == "markdown":
             assert not RAW_MYST.search(cell.source), RAW_MYST.search(cell.source).group(0)
     hidden = [c for c in code_cells(source) if {"remove-cell", "hide-cell"} & set(c.metadata.get("tags", []))]
+    solutions = [c for c in code_cells(edition) if c.source.startswith("# @title Solution to exercise ")]
     folded = [c for c in code_cells(edition) if c.metadata.get("cellView") == "form"]
-    assert len(folded) == len(hidden) > 0
+    assert len(folded) == len(hidden) + len(solutions) and hidden
     assert all(c.source.startswith("# @title ") for c in folded)
     # the same code, in the same order: only the form titles and the pinned install differ
     strip = re.compile(r"^# @title .*\n|@[0-9a-f]{40}(?=\")|@main(?=\")")
