@@ -188,6 +188,7 @@ def test_a_contradicted_claim_fails_the_build(tmp_path):
     shutil.copytree(ROOT / "_ext", book / "_ext")
     (book / "_toc.yml").write_text(f"format: jb-book\nroot: intro\nchapters:\n  - file: chapters/{chapter.stem}\n")
     (book / "chapters").mkdir()
+    shutil.copy(ROOT / "chapters" / "references.bib", book / "chapters")
     nb = load_notebook_node(str(chapter))
     nbformat.write(parameterize_notebook(nb, {"validation_fraction": 0.0001}), book / "chapters" / chapter.name)
     env = {key: value for key, value in os.environ.items() if key != "DIGITLIB_CHECKS"}  # as a plain build
