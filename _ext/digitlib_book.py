@@ -7,6 +7,7 @@
   turned into plain Markdown and the published values put in place of the glue roles (see
   :func:`colab_edition`). The publishing workflow pushes that folder to the ``colab_branch``.
 - The pages' Colab launch buttons open those editions on that branch.
+- A script that another extension adds twice is written into the pages once.
 
 In an edition, exercises become quoted blocks numbered as in the book, solutions fold away
 (``<details>`` for prose, collapsed form cells for code) and citations become author-year
@@ -272,6 +273,19 @@ def point_launch_buttons_at_colab_editions(app, pagename, templatename, context,
     rewrite(context.get("header_buttons", []))
 
 
+def drop_repeated_scripts(app, pagename, templatename, context, doctree):
+    """Each script once: sphinx-thebe 0.3.1, under Jupyter Book, adds its configuration script
+    twice, and the second ``const`` declaration throws in the reader's browser."""
+    seen, scripts = set(), []
+    for script in context.get("script_files", []):
+        key = (getattr(script, "filename", script) or "",  # sphinx-thebe adds it once as None, once as ""
+               json.dumps(getattr(script, "attributes", {}), sort_keys=True, default=str))
+        if key not in seen:
+            seen.add(key)
+            scripts.append(script)
+    context["script_files"] = scripts
+
+
 def write_colab_editions(app, exception):
     if exception is not None or app.builder.name != "html":
         return
@@ -312,5 +326,6 @@ def setup(app):
     os.environ.setdefault("DIGITLIB_CHECKS", "raise")
     app.add_config_value("colab_branch", "colab", "html")
     app.connect("html-page-context", point_launch_buttons_at_colab_editions, priority=600)
+    app.connect("html-page-context", drop_repeated_scripts)
     app.connect("build-finished", write_colab_editions)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

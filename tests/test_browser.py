@@ -1,0 +1,240 @@
+"""The built book in a real browser: headless Chromium, driven by Playwright, over the HTML
+served on 127.0.0.1, at a desktop and a phone width.
+
+Every page loads with no failed request, no request to another host, no console error and no
+uncaught exception; its figures load, carry alt text and fit the page; its math is rendered
+(MathJax is served with the book); its links and anchors resolve. The sidebar lists every page
+and its toggle works; the search finds the chapters; the Colab buttons have the right form.
+A screenshot of every page at both widths is kept in ``DIGITLIB_SCREENSHOTS`` (by default
+``_build/screenshots`` beside the built HTML), with each page's weight in ``weights.json``.
+
+Chromium is Debian's ``chromium`` (or the one ``DIGITLIB_CHROMIUM`` names). Without one these
+tests skip and say how to install it, unless ``DIGITLIB_BROWSER_REQUIRED=1`` (set by
+``.ci/run``) makes a missing browser a failure.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import os
+import re
+import shutil
+import threading
+from pathlib import Path
+from urllib.parse import urldefrag, urljoin, urlparse
+
+import pytest
+
+from conftest import ROOT, book_config, toc_files
+
+CHROMIUM = os.environ.get("DIGITLIB_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+# As Debian's Chromium needs it here: no sandbox as root, and no calls home on a closed network.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
+PAGES = ["intro", *toc_files()]
+
+
+def _docname(url: str, base: str) -> str:
+    return urlparse(url).path.removeprefix(urlparse(base).path).removesuffix(".html")
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        sync_playwright = None
+    if not (CHROMIUM and Path(CHROMIUM).exists() and sync_playwright):
+        message = ("no Chromium for the browser tests: install Debian's `chromium` (apt-get install chromium) or set "
+                   "DIGITLIB_CHROMIUM to a Chromium or Chrome binary, and `pip install -r requirements.txt`")
+        if os.environ.get("DIGITLIB_BROWSER_REQUIRED") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def site(built_book):
+    """The built HTML served on 127.0.0.1: (base URL, folder)."""
+    html, _ = built_book
+    handler = functools.partial(_QuietHandler, directory=str(html))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/", html
+    server.shutdown()
+    thread.join()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def screenshots(site):
+    folder = Path(os.environ.get("DIGITLIB_SCREENSHOTS") or site[1].parent / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    weights: dict = {}
+    yield folder, weights
+    (folder / "weights.json").write_text(json.dumps(weights, indent=1, sort_keys=True))
+
+
+class Visit:
+    """A page opened in a fresh browser context, with everything that went wrong on the way."""
+
+    def __init__(self, browser, url: str, viewport: str):
+        self.context = browser.new_context(viewport=VIEWPORTS[viewport])
+        self.page = self.context.new_page()
+        self.problems: list[str] = []
+        self.bytes = 0
+        host = urlparse(url).netloc
+        self.page.on("pageerror", lambda error: self.problems.append(f"uncaught exception: {error}"))
+        self.page.on("console", lambda m: self.problems.append(f"console {m.type}: {m.text}")
+                     if m.type in ("error", "warning") else None)
+        self.page.on("requestfailed", lambda r: self.problems.append(f"failed request: {r.url} ({r.failure})"))
+        self.page.on("request", lambda r: self.problems.append(f"request to another host: {r.url}")
+                     if urlparse(r.url).scheme in ("http", "https") and urlparse(r.url).netloc != host else None)
+        self.page.on("response", self._response)
+        self.page.goto(url, wait_until="networkidle")
+
+    def _response(self, response):
+        if response.status >= 400:
+            self.problems.append(f"HTTP {response.status}: {response.url}")
+        else:
+            self.bytes += len(response.body())
+
+    def close(self):
+        self.context.close()
+
+
+@pytest.fixture
+def visit(chromium):
+    opened = []
+
+    def open_page(url, viewport="desktop"):
+        opened.append(Visit(chromium, url, viewport))
+        return opened[-1]
+
+    yield open_page
+    for page in opened:
+        page.close()
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+@pytest.mark.parametrize("docname", PAGES)
+def test_page_loads_cleanly_with_its_figures_and_math(site, visit, screenshots, docname, viewport):
+    base, _ = site
+    page_visit = visit(f"{base}{docname}.html", viewport)
+    page = page_visit.page
+    assert not page_visit.problems, page_visit.problems
+    width = VIEWPORTS[viewport]["width"]
+    images = page.evaluate("""() => [...document.querySelectorAll('article img')].map(img => ({
+        src: img.getAttribute('src'), alt: img.alt, loaded: img.complete && img.naturalWidth > 0,
+        width: img.getBoundingClientRect().width, right: img.getBoundingClientRect().right}))""")
+    for image in images:
+        assert image["loaded"] and image["alt"].strip(), image
+        assert image["right"] <= width + 1, f"{image['src']} runs off the page"
+        if viewport == "desktop" and "/_images/" in image["src"]:
+            assert image["width"] >= 300, f"{image['src']} shows only {image['width']:.0f} px wide"
+    n_math = page.locator("article .math").count()
+    if n_math:
+        page.wait_for_function("n => document.querySelectorAll('article mjx-container').length >= n", arg=n_math)
+    assert "\\(" not in page.locator("article").inner_text(), "raw TeX on the page"
+    overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 1, f"the page is {overflow} px wider than the window"
+    folder, weights = screenshots
+    page.screenshot(path=str(folder / f"{docname.replace('/', '-')}-{viewport}.png"), full_page=True)
+    weights[f"{docname} ({viewport})"] = page_visit.bytes
+
+
+@pytest.mark.parametrize("docname", PAGES)
+def test_tables_and_printed_lines_fit_the_text_column(site, visit, docname):
+    base, _ = site
+    page = visit(f"{base}{docname}.html").page
+    too_wide = page.evaluate("""() => {
+        const column = document.querySelector('article').getBoundingClientRect().right;
+        return [...document.querySelectorAll('article table, article .cell_output pre')]
+            .filter(el => el.getBoundingClientRect().right > column + 1 || el.scrollWidth > el.clientWidth + 1
+                          || el.parentElement.scrollWidth > el.parentElement.clientWidth + 1)
+            .map(el => el.tagName + ': ' + el.innerText.slice(0, 80));
+    }""")
+    assert not too_wide, too_wide
+
+
+def test_internal_links_and_anchors_resolve(site):
+    base, html = site
+    ids: dict[Path, set] = {}
+    broken = []
+    for page in sorted(html.rglob("*.html")):
+        text = page.read_text(encoding="utf-8")
+        for href in re.findall(r'href="([^"]+)"', text):
+            url, fragment = urldefrag(urljoin(f"{base}{page.relative_to(html).as_posix()}", href))
+            if not url.startswith(base):
+                continue
+            target = html / url.removeprefix(base)
+            if target.is_dir():
+                target = target / "index.html"
+            if not target.exists():
+                broken.append(f"{page.name}: {href}")
+                continue
+            if fragment and target.suffix == ".html":
+                if target not in ids:
+                    ids[target] = set(re.findall(r'\bid="([^"]+)"', target.read_text(encoding="utf-8")))
+                if fragment not in ids[target]:
+                    broken.append(f"{page.name}: {href} (no such anchor)")
+    assert not broken, broken[:20]
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_sidebar_lists_every_page_and_its_toggle_works(site, visit, viewport):
+    base, _ = site
+    page = visit(f"{base}chapters/01_mnist_dataset.html", viewport).page
+    sidebar = page.locator(".bd-sidebar-primary")
+    listed = {_docname(urljoin(page.url, href), base)
+              for href in sidebar.locator("nav a").evaluate_all("links => links.map(a => a.getAttribute('href'))")}
+    assert set(toc_files()) <= listed, set(toc_files()) - listed
+
+    def shown():
+        return page.evaluate("""() => { const s = document.querySelector('.bd-sidebar-primary');
+            const r = s.getBoundingClientRect();
+            return getComputedStyle(s).visibility !== 'hidden' && r.right > 0 && r.width > 0; }""")
+
+    toggle = page.locator(".primary-toggle:visible").first
+    before = shown()
+    assert before == (viewport == "desktop"), "the sidebar starts open on a desktop and closed on a phone"
+    toggle.click()
+    page.wait_for_timeout(500)
+    assert shown() != before, "the sidebar toggle did nothing"
+    if viewport == "desktop":
+        toggle.click()
+        page.wait_for_timeout(500)
+        assert shown() == before
+
+
+@pytest.mark.parametrize("query, docname", [("pooling", "chapters/03_pooling"), ("dropout", "chapters/06_dropout")])
+def test_search_finds_the_chapters(site, visit, query, docname):
+    base, _ = site
+    page = visit(f"{base}search.html?q={query}").page
+    page.wait_for_selector("#search-results li a", timeout=15_000)
+    found = {_docname(urljoin(page.url, href).split("?")[0], base)
+             for href in page.locator("#search-results li a").evaluate_all("a => a.map(x => x.getAttribute('href'))")}
+    assert docname in found, found
+
+
+def test_colab_buttons_open_the_colab_editions(site, visit):
+    base, _ = site
+    config = book_config()
+    repo = config["repository"]["url"].removeprefix("https://github.com/")
+    branch = config["sphinx"]["config"]["colab_branch"]
+    for docname in [entry for entry in toc_files() if (ROOT / f"{entry}.ipynb").exists()]:
+        page = visit(f"{base}{docname}.html").page
+        links = page.locator("a[href*='colab.research.google.com']").evaluate_all("a => a.map(x => x.href)")
+        assert links == [f"https://colab.research.google.com/github/{repo}/blob/{branch}/{docname}.ipynb"], links
+
