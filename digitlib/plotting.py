@@ -18,8 +18,16 @@ CMAP = "viridis"
 MISTAKE_COLOR = "#d55e00"
 
 
+#: Widest figure, in inches: about the book's text column at the inline backend's 100 dpi, so
+#: that a figure is not shrunk on the page and its labels keep their size.
+MAX_WIDTH = 7.2
+
+
 def _new_figure(figsize):
-    return plt.figure(figsize=figsize, facecolor="white", layout="constrained")
+    width, height = figsize
+    if width > MAX_WIDTH:  # a wide layout is drawn smaller, its text at full size
+        width, height = MAX_WIDTH, height * MAX_WIDTH / width
+    return plt.figure(figsize=(width, height), facecolor="white", layout="constrained")
 
 
 def _as_images(images) -> np.ndarray:
