@@ -1061,7 +1061,7 @@ def plot_receptive_field(image, model, layer_name: str, unit=None, title: str | 
     in_ax.set_ylim(expected[0] - 0.5, -0.5)
     _integer_ticks(in_ax, *expected)
     in_ax.set_title(f"input {expected[0]} × {expected[1]}: rows {top}–{bottom}, columns {left}–{right}"
-                    f"{' and padding' if padded else ''}\na {size} × {size} field; "
+                    f"{' and padding' if padded else ''}\nthe field: {size} × {size} pixels; "
                     f"neighbours' fields {jump} pixel{'s' * (jump != 1)} apart", fontsize=10)
     _grid_lines(grid_ax, out_h, out_w)
     grid_ax.add_patch(plt.Rectangle((unit[1] - 0.5, unit[0] - 0.5), 1, 1, facecolor=highlight, edgecolor="black",
