@@ -86,10 +86,11 @@ def test_one_parameters_cell_and_quick_settings_for_it(chapter):
 
 
 def test_first_code_cell_installs_digitlib_from_the_books_repository(chapter):
-    first = code_cells(read_notebook(chapter))[0].source
+    first = code_cells(read_notebook(chapter))[0]
     url = book_config()["repository"]["url"]
-    assert f"git+{url}" in first
-    assert "import digitlib" in first
+    assert f"git+{url}" in first.source
+    assert "import digitlib" in first.source
+    assert "hide-cell" in first.metadata.get("tags", []), "the book folds the set-up cell away"
 
 
 def test_readme_links_the_chapters_colab_edition(chapter):
