@@ -29,6 +29,7 @@ from digitlib.models import (  # noqa: E402
     multiply_adds,
     simple_convnet,
 )
+from digitlib.drawing_pad import DrawingPad  # noqa: E402
 from digitlib.notebook import ClaimError, check, glue, markdown_table, show_source  # noqa: E402
 from digitlib.own_digits import draw_strokes, predict_digit, prepare_digit  # noqa: E402
 from digitlib.plotting import (  # noqa: E402
@@ -62,6 +63,7 @@ from digitlib.training import Recipe, StopAtAccuracy, TrainingHistory, cache_dir
 __all__ = [
     "ARCHITECTURES",
     "ClaimError",
+    "DrawingPad",
     "MNIST_PATH",
     "Recipe",
     "StopAtAccuracy",

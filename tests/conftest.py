@@ -30,8 +30,9 @@ def book_config() -> dict:
     return yaml.safe_load((ROOT / "_config.yml").read_text())
 
 
-def toc_files() -> list[str]:
-    """Every ``file:`` entry of ``_toc.yml`` except the root, in reading order."""
+def toc_files(part: str | None = None) -> list[str]:
+    """Every ``file:`` entry of ``_toc.yml`` except the root, in reading order; with ``part``,
+    those of the part with that caption."""
     found: list[str] = []
 
     def walk(node):
@@ -45,13 +46,15 @@ def toc_files() -> list[str]:
                 walk(item)
 
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    if part is not None:
+        toc = next(p for p in toc["parts"] if p["caption"] == part)
     walk({key: value for key, value in toc.items() if key != "root"})
     return found
 
 
-def toc_chapters() -> list[Path]:
-    """The notebook chapters listed in ``_toc.yml``."""
-    return [ROOT / f"{entry}.ipynb" for entry in toc_files() if (ROOT / f"{entry}.ipynb").is_file()]
+def toc_chapters(part: str | None = None) -> list[Path]:
+    """The notebook chapters listed in ``_toc.yml`` (in the part with caption ``part``)."""
+    return [ROOT / f"{entry}.ipynb" for entry in toc_files(part) if (ROOT / f"{entry}.ipynb").is_file()]
 
 
 def read_notebook(path: Path) -> nbformat.NotebookNode:

@@ -5,8 +5,11 @@ Every page loads with no failed request, no request to another host, no console 
 uncaught exception; its figures load, carry alt text and fit the page; its math is rendered
 (MathJax is served with the book); its links and anchors resolve. The sidebar lists every page
 and its toggle works; the search finds the chapters; the Colab buttons have the right form.
+On the Read my digit page, strokes drawn with the mouse (and with touch, on a phone) are prepared
+as ``digitlib.prepare_digit`` prepares them and read as Keras reads them, fast, and offline too.
 A screenshot of every page at both widths is kept in ``DIGITLIB_SCREENSHOTS`` (by default
-``_build/screenshots`` beside the built HTML), with each page's weight in ``weights.json``.
+``_build/screenshots`` beside the built HTML), with each page's weight in ``weights.json`` and the
+drawing pad's measurements in ``read_my_digit.json``.
 
 Chromium is Debian's ``chromium`` (or the one ``DIGITLIB_CHROMIUM`` names). Without one these
 tests skip and say how to install it, unless ``DIGITLIB_BROWSER_REQUIRED=1`` (set by
@@ -92,8 +95,8 @@ def screenshots(site):
 class Visit:
     """A page opened in a fresh browser context, with everything that went wrong on the way."""
 
-    def __init__(self, browser, url: str, viewport: str):
-        self.context = browser.new_context(viewport=VIEWPORTS[viewport])
+    def __init__(self, browser, url: str, viewport: str, **options):
+        self.context = browser.new_context(viewport=VIEWPORTS[viewport], **options)
         self.page = self.context.new_page()
         self.problems: list[str] = []
         host = urlparse(url).netloc
@@ -119,8 +122,8 @@ class Visit:
 def visit(chromium):
     opened = []
 
-    def open_page(url, viewport="desktop"):
-        opened.append(Visit(chromium, url, viewport))
+    def open_page(url, viewport="desktop", **options):
+        opened.append(Visit(chromium, url, viewport, **options))
         return opened[-1]
 
     yield open_page
@@ -247,3 +250,185 @@ def test_colab_buttons_open_the_colab_editions(site, visit):
         links = page.locator("a[href*='colab.research.google.com']").evaluate_all("a => a.map(x => x.href)")
         assert links == [f"https://colab.research.google.com/github/{repo}/blob/{branch}/{docname}.ipynb"], links
 
+
+
+# --- Read my digit: the book's model in the browser -----------------------------------------
+
+PAD_PAGE = "chapters/10_read_my_digit"
+# A 7 and a 4 in the pad's unit square (x right, y down), drawn as a reader would.
+STROKES = {7: [[(0.2, 0.15), (0.8, 0.15), (0.45, 0.9)]], 4: [[(0.55, 0.1), (0.2, 0.6), (0.8, 0.6)], [(0.6, 0.35), (0.6, 0.95)]]}
+# The largest mean absolute difference allowed between the page's 28 x 28 image and
+# prepare_digit's for the same drawing (both in [0, 1]); they agree to float32 rounding.
+PREPARATION_TOLERANCE = 1e-4
+LATENCY_MS = 50
+
+
+@pytest.fixture(scope="module")
+def pad_model(site):
+    """The Keras model the page carries: simple_convnet with the weights written into the page."""
+    import keras
+
+    import digitlib
+    from digitlib.drawing_pad import weights_from_spec
+
+    _, html = site
+    text = (html / f"{PAD_PAGE}.html").read_text(encoding="utf-8")
+    spec = json.loads(re.search(r'<script type="application/json" id="read-my-digit-model">(.*?)</script>',
+                                text, re.S).group(1))
+    keras.utils.set_random_seed(0)
+    model = digitlib.simple_convnet()
+    weights = weights_from_spec(spec)
+    for name, layer in zip(("conv1", "conv2", "classifier"), [layer for layer in model.layers if layer.weights]):
+        layer.set_weights([weights[name]["kernel"], weights[name]["bias"]])
+    return model
+
+
+def _draw(page, strokes, touch=False):
+    """Draw ``strokes`` on the pad: with the mouse, or with a finger; returns the
+    prediction's attributes once the page has read the drawing."""
+    page.locator("#pad").scroll_into_view_if_needed()
+    box = page.locator("#pad").bounding_box()  # in the window's coordinates, as the mouse moves
+    for stroke in strokes:
+        points = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in stroke]
+        if touch:  # a finger, as Chromium's touch input: the page gets pointer events of type touch
+            cdp = page.context.new_cdp_session(page)
+            dense = _densify(points)
+            for kind, (x, y) in [("touchStart", dense[0]), *[("touchMove", p) for p in dense[1:]]]:
+                cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [{"x": x, "y": y}]})
+            cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+            cdp.detach()
+        else:
+            page.mouse.move(*points[0])
+            page.mouse.down()
+            for point in _densify(points)[1:]:
+                page.mouse.move(*point)
+            page.mouse.up()
+    page.wait_for_function("() => document.getElementById('prediction').dataset.digit !== ''")
+    return page.locator("#prediction").evaluate("e => ({...e.dataset})")
+
+
+def _densify(points, steps=12):
+    dense = [points[0]]
+    for (x0, y0), (x1, y1) in zip(points, points[1:]):
+        dense += [(x0 + (x1 - x0) * t / steps, y0 + (y1 - y0) * t / steps) for t in range(1, steps + 1)]
+    return dense
+
+
+def _pad_pixels(page):
+    import numpy as np
+
+    width, height, data = page.evaluate("""() => { const c = document.getElementById('pad');
+        return [c.width, c.height, Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data)]; }""")
+    return np.array(data, dtype=np.uint8).reshape(height, width, 4)
+
+
+@pytest.mark.parametrize("digit", STROKES)
+def test_the_pad_prepares_a_drawing_as_prepare_digit_and_reads_it_as_keras(site, visit, pad_model, screenshots, digit):
+    import numpy as np
+
+    import digitlib
+
+    base, _ = site
+    page_visit = visit(f"{base}{PAD_PAGE}.html")
+    page = page_visit.page
+    shown = _draw(page, STROKES[digit])
+    pixels = _pad_pixels(page)
+    ours = np.array(page.evaluate("() => readMyDigit.input"), dtype=np.float32).reshape(28, 28, 1)
+    expected = digitlib.prepare_digit(pixels)
+    difference = float(np.abs(ours - expected).mean())
+    assert difference < PREPARATION_TOLERANCE, difference
+    keras_probabilities = pad_model.predict(ours[np.newaxis], verbose=0)[0]
+    page_probabilities = np.array(json.loads(shown["probabilities"]))
+    assert int(shown["digit"]) == int(keras_probabilities.argmax())
+    assert np.abs(page_probabilities - keras_probabilities).max() < 1e-4
+    assert float(shown["milliseconds"]) < LATENCY_MS, f"{shown['milliseconds']} ms from the stroke's end to the answer"
+    assert not page_visit.problems, page_visit.problems
+    folder, _ = screenshots
+    page.screenshot(path=str(folder / f"read_my_digit-{digit}.png"), full_page=True)
+    report = folder / "read_my_digit.json"
+    measured = json.loads(report.read_text()) if report.exists() else {}
+    measured[f"drawn {digit}"] = {"read as": int(shown["digit"]), "latency_ms": float(shown["milliseconds"]),
+                                  "preparation_mean_abs_difference": difference}
+    report.write_text(json.dumps(measured, indent=1))
+    page.click("#clear")
+    assert page.locator("#prediction").get_attribute("data-digit") == ""
+    assert (_pad_pixels(page)[..., :3] == 255).all(), "Clear leaves ink on the pad"
+
+
+def test_the_pad_reads_200_test_digits_as_keras_does(site, visit, pad_model):
+    import numpy as np
+
+    import digitlib
+
+    base, _ = site
+    page = visit(f"{base}{PAD_PAGE}.html").page
+    _, (test_images, test_labels) = digitlib.load_mnist()
+    x, _ = digitlib.preprocess(test_images[:200], test_labels[:200])
+    ours = np.array(page.evaluate("images => readMyDigit.predict(images)", x.ravel().tolist())).reshape(200, 10)
+    theirs = pad_model.predict(x, verbose=0)
+    assert (ours.argmax(axis=1) == theirs.argmax(axis=1)).all()
+    assert np.abs(ours - theirs).max() < 1e-4, np.abs(ours - theirs).max()
+
+
+def test_the_pad_takes_touch_on_a_phone(site, visit):
+    base, _ = site
+    page_visit = visit(f"{base}{PAD_PAGE}.html", "phone", has_touch=True, is_mobile=True)
+    page = page_visit.page
+    box = page.locator("#pad").bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= VIEWPORTS["phone"]["width"], box
+    assert page.locator("#pad").evaluate("e => getComputedStyle(e).touchAction") == "none", "touch would scroll the page"
+    shown = _draw(page, STROKES[7], touch=True)
+    assert shown["digit"] != "" and len(json.loads(shown["probabilities"])) == 10
+    assert not page_visit.problems, page_visit.problems
+
+
+def test_the_pad_works_offline_from_the_built_folder(site, visit):
+    _, html = site
+    page = visit((html / f"{PAD_PAGE}.html").as_uri(), offline=True).page
+    shown = _draw(page, STROKES[4])
+    assert abs(sum(json.loads(shown["probabilities"])) - 1) < 1e-5
+
+
+def test_the_pads_preparation_is_prepare_digits_on_many_drawings(chromium):
+    """The page's JavaScript preparation, alone, against prepare_digit: drawings of many sizes,
+    shrunk (Pillow's box filter) and enlarged (bilinear), on white and on transparent paper."""
+    import numpy as np
+
+    import digitlib
+    from digitlib import own_digits
+
+    rng = np.random.default_rng(0)
+    drawings = []
+    for k in range(40):
+        height, width = (int(n) for n in rng.integers(12, 300, size=2))
+        extent = rng.uniform(0.05, 1.0)  # a digit from tiny (enlarged) to filling the image (shrunk)
+        box = (0.1 * width, 0.1 * height, (0.1 + 0.8 * extent) * width, (0.1 + 0.8 * extent) * height)
+        strokes = [rng.random((int(rng.integers(2, 6)), 2)) for _ in range(int(rng.integers(1, 4)))]
+        ink = digitlib.draw_strokes(strokes, (height, width), width=float(rng.uniform(1, 20)), box=box)
+        rgba = np.zeros((height, width, 4), dtype=np.uint8)
+        if k % 4 == 3:  # dark ink on transparent paper
+            rgba[..., 3] = np.round(255 * ink)
+        else:
+            rgba[..., :3] = np.round(255 * (1 - ink))[..., np.newaxis]
+            rgba[..., 3] = 255
+        drawings.append(rgba)
+    drawings.append(np.full((50, 60, 4), 255, dtype=np.uint8))  # a blank page
+    page = chromium.new_page()
+    try:
+        page.set_content("<script>window.module = {exports: {}};</script><script>"
+                         + (Path(own_digits.__file__).parent / "resources" / "read_my_digit.js").read_text()
+                         + "</script>")
+        ours = page.evaluate("""drawings => drawings.map(([w, h, data]) => {
+            const image = module.exports.prepare(Uint8ClampedArray.from(data), w, h, %s);
+            return image && Array.from(image); })""" % json.dumps(
+            digitlib.drawing_pad.model_spec(digitlib.simple_convnet())["constants"]),
+            [[d.shape[1], d.shape[0], d.ravel().tolist()] for d in drawings])
+    finally:
+        page.close()
+    assert ours.pop() is None, "a blank page must give no image"
+    with pytest.raises(ValueError, match="blank"):
+        digitlib.prepare_digit(drawings.pop())
+    for drawing, image in zip(drawings, ours):
+        expected = digitlib.prepare_digit(drawing)[..., 0]
+        assert image is not None, "the page found no ink"
+        assert np.abs(np.array(image).reshape(28, 28) - expected).max() < 1e-6

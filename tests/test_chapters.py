@@ -195,7 +195,7 @@ def test_a_rerun_takes_its_models_from_the_cache(chapter, executed, model_cache,
 
 # --- exercises ------------------------------------------------------------------------------
 
-NARRATIVE_CHAPTERS = [c for c in CHAPTERS if not c.stem.startswith("appendix")]
+NARRATIVE_CHAPTERS = [c for c in CHAPTERS if c in toc_chapters("Chapters")]  # not the page to draw on, nor the appendix
 _OPTIONS = r"(?P<options>(?::[\w-]+:.*\n?)*)"
 EXERCISE = re.compile(r"^(?:`{3,}|:{3,})\{exercise\}[ \t]*(?P<title>.*)\n" + _OPTIONS, re.M)
 SOLUTION = re.compile(r"^(?:`{3,}|:{3,})\{solution(?P<gated>-start)?\}[ \t]*(?P<label>\S*)\n" + _OPTIONS, re.M)
