@@ -3,23 +3,36 @@
 :func:`train` trains the model a :class:`Recipe` describes on MNIST, seeded and
 deterministic, and keeps the trained model (``.keras``) and its history on disk. Any
 chapter that asks for the same recipe later gets them back in seconds. The cache key
-covers everything that changes the result: the recipe, the data's checksums, the
-TensorFlow, Keras and NumPy versions and digitlib's own training code.
+covers what changes the result: the recipe, the data's checksums, the TensorFlow, Keras
+and NumPy versions, Keras's dtype policy and the code the training runs (digitlib's
+functions that a recipe reaches, without their docstrings and comments). It does not
+cover the processor or the number of threads, which can change the last bits of the
+weights: a cache shared between different machines serves each the first one's model.
+
+The cache never costs a result: a model that cannot be written to the cache (a read-only
+or full disk) is returned with a warning, an entry another user's permissions hide is
+trained around, never called damaged, and processes that share the cache may start at
+once.
 """
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import datetime
+import functools
 import hashlib
+import importlib
 import inspect
 import json
 import math
 import os
 import platform
 import shutil
+import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import keras
@@ -31,6 +44,8 @@ from digitlib.reproducibility import set_seed
 #: Environment variable naming the cache directory.
 CACHE_ENV = "DIGITLIB_CACHE"
 _ENTRY_FILES = ("model.keras", "history.json")
+#: A staging folder (``.partial-*``) untouched for this long was left by a killed process.
+STALE_PARTIAL_SECONDS = 3600
 
 
 class StopAtAccuracy(keras.callbacks.Callback):
@@ -215,12 +230,88 @@ def cache_dir() -> Path:
     return Path(base) / "digitlib"
 
 
-def _code_digest() -> str:
-    digest = hashlib.sha256()
-    for module in (data, models):
-        digest.update(Path(module.__file__).read_bytes())
-    digest.update(Path(__file__).read_bytes())
-    return digest.hexdigest()
+def _without_docstrings(node: ast.AST) -> ast.AST:
+    node = ast.parse(ast.unparse(node)).body[0]  # a copy
+    for inner in ast.walk(node):
+        body = getattr(inner, "body", None)
+        if (isinstance(inner, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and body
+                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)):
+            inner.body = body[1:] or [ast.Pass()]
+    return node
+
+
+@functools.lru_cache(maxsize=16)
+def _definitions(source: str) -> tuple[dict, dict]:
+    """A module's top-level definitions by name, and the digitlib names it imports:
+    ``{local name: (module, name)}``, name ``None`` for a module."""
+    definitions, imported = {}, {}
+    for node in ast.parse(source).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            definitions[node.name] = node
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                if isinstance(target, ast.Name):
+                    definitions[target.id] = node
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("digitlib"):
+            for alias in node.names:
+                if node.module == "digitlib":
+                    imported[alias.asname or alias.name] = (f"digitlib.{alias.name}", None)
+                else:
+                    imported[alias.asname or alias.name] = (node.module, alias.name)
+    return definitions, imported
+
+
+def _references(definition: ast.AST) -> list[ast.AST]:
+    """The names and attributes a definition uses, less its parameters, its local variables
+    and its type annotations (which run no code)."""
+    annotations, local = set(), set()
+    for node in ast.walk(definition):
+        for annotation in (getattr(node, "annotation", None), getattr(node, "returns", None)):
+            if annotation is not None:
+                annotations |= {id(inner) for inner in ast.walk(annotation)}
+        if isinstance(node, ast.arg):
+            local.add(node.arg)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and node is not definition:
+            local.add(node.id)
+    if isinstance(definition, (ast.Assign, ast.AnnAssign)):
+        local = set()  # a module-level assignment's targets are the definition itself
+    return [node for node in ast.walk(definition) if id(node) not in annotations
+            and (isinstance(node, ast.Attribute) or (isinstance(node, ast.Name) and node.id not in local))]
+
+
+@functools.cache
+def _module_source(module: str) -> str:
+    return inspect.getsource(importlib.import_module(module))
+
+
+def _code_digest(recipe: Recipe, source=_module_source) -> str:
+    """Digest of the code that trains ``recipe``: :func:`_run` and the architecture's function,
+    with every digitlib definition they reach, docstrings and comments left out. The registry
+    of architectures is not followed, so an edit to one architecture keys only its own models.
+    ``source`` maps a module's name to its source text."""
+    start = [(__name__, "_run"), (models.__name__, models.ARCHITECTURES[recipe.model].__name__)]
+    skip = {(models.__name__, "ARCHITECTURES")}
+    seen, parts = set(), []
+    while start:
+        module, name = start.pop()
+        if (module, name) in seen or (module, name) in skip:
+            continue
+        seen.add((module, name))
+        definitions, imported = _definitions(source(module))
+        if name not in definitions:
+            continue
+        parts.append(f"{module}.{name} {ast.dump(_without_docstrings(definitions[name]))}")
+        for node in _references(definitions[name]):
+            if isinstance(node, ast.Name):
+                if node.id in definitions:
+                    start.append((module, node.id))
+                elif node.id in imported and imported[node.id][1] is not None:
+                    start.append(imported[node.id])
+            elif (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                  and imported.get(node.value.id, (None, ""))[1] is None and node.value.id in imported):
+                start.append((imported[node.value.id][0], node.attr))
+    return hashlib.sha256("\n".join(sorted(parts)).encode()).hexdigest()
 
 
 def cache_key(recipe: Recipe) -> str:
@@ -231,7 +322,8 @@ def cache_key(recipe: Recipe) -> str:
         "recipe": recipe.to_dict(),
         "data": data.MNIST_SHA256,
         "versions": {"tensorflow": tf.__version__, "keras": keras.__version__, "numpy": np.__version__},
-        "digitlib_code": _code_digest(),
+        "dtype_policy": keras.config.dtype_policy().name,
+        "digitlib_code": _code_digest(recipe),
     }
     return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
 
@@ -298,12 +390,31 @@ def _file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _remove_stale_partials(folder: Path) -> None:
+    """Remove the staging folders that killed processes left behind."""
+    for path in folder.glob(".partial-*"):
+        try:
+            if time.time() - path.stat().st_mtime > STALE_PARTIAL_SECONDS:
+                shutil.rmtree(path, ignore_errors=True)
+        except OSError:
+            pass
+
+
 def _save_entry(entry: Path, model, history: TrainingHistory) -> None:
     """Write the entry into a temporary directory beside it, then rename it into place,
-    so an interrupted write never leaves a partial entry under the real name."""
+    so an interrupted write never leaves a partial entry under the real name. Raises
+    ``OSError`` when the cache cannot be written."""
     entry.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_partials(entry.parent)
     staging = Path(tempfile.mkdtemp(prefix=".partial-", dir=entry.parent))
     try:
+        os.chmod(staging, 0o777 & ~_umask())  # mkdtemp's 0700 would hide the entry from other users
         model.save(staging / "model.keras")
         record = {k: v for k, v in dataclasses.asdict(history).items() if k not in ("recipe", "from_cache")}
         (staging / "history.json").write_text(json.dumps(record, indent=1))
@@ -323,10 +434,18 @@ def _save_entry(entry: Path, model, history: TrainingHistory) -> None:
 
 
 def _remove(path: Path) -> None:
+    """Remove a file, a link or a folder; what another process removed first is no error."""
+    def gone_already(function, name, error):
+        if not isinstance(error if isinstance(error, BaseException) else error[1], FileNotFoundError):
+            raise error if isinstance(error, BaseException) else error[1]
+
     if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
+        if sys.version_info >= (3, 12):
+            shutil.rmtree(path, onexc=gone_already)
+        else:
+            shutil.rmtree(path, onerror=gone_already)
     else:
-        path.unlink()
+        path.unlink(missing_ok=True)
 
 
 def _load_entry(entry: Path, recipe: Recipe):
@@ -340,7 +459,7 @@ def _load_entry(entry: Path, recipe: Recipe):
         record = json.loads((entry / "history.json").read_text())
         model = keras.saving.load_model(entry / "model.keras")
         history = TrainingHistory(recipe=recipe, from_cache=True, **record)
-    except ValueError:
+    except (ValueError, PermissionError):
         raise
     except Exception as error:  # missing file, bad JSON, a .keras file Keras cannot read
         raise ValueError(f"{type(error).__name__}: {error}") from None
@@ -358,7 +477,8 @@ def train(recipe: Recipe | None = None, *, verbose: int = 2, use_cache: bool = T
     0 nothing. A model loaded from the cache prints what its training printed, so a page
     reads the same whether the model was trained now or earlier. A damaged cache entry is
     reported, removed and trained again. ``use_cache=False`` neither reads nor writes the
-    cache.
+    cache. A model the cache cannot take is returned all the same, with a warning. Either
+    way, trained or loaded, the global random state is left seeded with ``recipe.seed``.
     """
     recipe = Recipe() if recipe is None else recipe
     if not isinstance(recipe, Recipe):
@@ -367,21 +487,35 @@ def train(recipe: Recipe | None = None, *, verbose: int = 2, use_cache: bool = T
         raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
     key = cache_key(recipe)
     entry = cache_dir() / f"{recipe.model}-{key}"
-    if use_cache and entry.exists():
+    unwritable = None  # why the trained model cannot go into the cache
+    if use_cache and os.path.lexists(entry):
         try:
             model, history = _load_entry(entry, recipe)
+        except PermissionError as problem:  # someone else's entry: not ours to use, nor damaged
+            unwritable = f"its entry {entry} cannot be read: {problem}"
         except ValueError as problem:
             print(f"The cache entry {entry} is damaged ({problem}); training again.")
-            _remove(entry)
+            try:
+                _remove(entry)
+            except OSError as error:
+                unwritable = f"the damaged entry cannot be removed: {error}"
         else:
             if verbose == 2:
                 print("\n".join(history.log), flush=True)
             elif verbose == 1:
                 print("." * history.epochs_run + _summary(history.history), flush=True)
+            set_seed(recipe.seed)
             return model, history
     model, history = _run(recipe, key, verbose)
     if verbose == 1:
         print(_summary(history.history), flush=True)
-    if use_cache:
-        _save_entry(entry, model, history)
+    if use_cache and unwritable is None:
+        try:
+            _save_entry(entry, model, history)
+        except OSError as error:
+            unwritable = f"{type(error).__name__}: {error}"
+    if use_cache and unwritable is not None:
+        warnings.warn(f"the trained model is not kept in the cache ({unwritable}); it is returned all the same, "
+                      "and the next run of this recipe trains it again", stacklevel=2)
+    set_seed(recipe.seed)
     return model, history

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import random
 import re
+import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import keras
@@ -106,15 +112,48 @@ def test_cache_key_covers_recipe_data_versions_and_code(monkeypatch):
     monkeypatch.setitem(data.MNIST_SHA256, "x_train", "0" * 64)
     assert training.cache_key(TINY) != key
     monkeypatch.undo()
-    monkeypatch.setattr(training, "_code_digest", lambda: "edited")
+    monkeypatch.setattr(training, "_code_digest", lambda recipe: "edited")
     assert training.cache_key(TINY) != key
+    monkeypatch.undo()
+    keras.config.set_dtype_policy("float64")
+    try:
+        assert training.cache_key(TINY) != key, "a float64 model must not be served to a float32 session"
+    finally:
+        keras.config.set_dtype_policy("float32")
+    assert training.cache_key(TINY) == key
 
 
-def test_the_code_digest_covers_the_training_data_and_model_code():
-    # an edit to any of these files changes every key
-    digest = training._code_digest()
-    assert re.fullmatch(r"[0-9a-f]{64}", digest)
-    assert {Path(m.__file__).name for m in (data, digitlib.models, training)} == {"data.py", "models.py", "training.py"}
+def _edited(module_edits):
+    """A source lookup for _code_digest with some modules' text edited: {module: (old, new)}."""
+    def source(module):
+        text = training._module_source(module)
+        if module in module_edits:
+            old, new = module_edits[module]
+            assert old in text, old
+            text = text.replace(old, new, 1)
+        return text
+    return source
+
+
+LENET = Recipe(model="lenet5")
+
+
+@pytest.mark.parametrize("edit, changes_book_model, changes_lenet", [
+    (("digitlib.models", ('"""The book\'s model:', '"""The model of this book:')), False, False),
+    (("digitlib.training", ("# EpochLog prints one line per epoch instead", "# a line per epoch")), False, False),
+    (("digitlib.training", ('"""Remove the staging folders', '"""Delete the staging folders')), False, False),
+    (("digitlib.training", ("_remove_stale_partials(entry.parent)", "pass")), False, False),
+    (("digitlib.models", ('kernel_size=(3, 3), activation="relu", name="conv1"',
+                          'kernel_size=(5, 5), activation="relu", name="conv1"')), True, False),
+    (("digitlib.reproducibility", ("keras.utils.set_random_seed(seed)", "keras.utils.set_random_seed(seed + 1)")), True, True),
+    (("digitlib.data", ("return images.astype(np.float32) / np.float32(255)", "return images.astype(np.float32) / np.float32(256)")), True, True),
+], ids=["a docstring", "a comment", "a helper's docstring", "cache code", "the book model's code", "set_seed",
+        "the preprocessing"])
+def test_the_code_digest_follows_the_code_that_trains(edit, changes_book_model, changes_lenet):
+    module, change = edit
+    source = _edited({module: change})
+    assert (training._code_digest(TINY, source) != training._code_digest(TINY)) == changes_book_model
+    assert (training._code_digest(LENET, source) != training._code_digest(LENET)) == changes_lenet
 
 
 # --- training and the cache -------------------------------------------------------------------
@@ -274,17 +313,174 @@ def test_an_entry_checksummed_for_another_recipe_is_not_loaded(cache, capsys):
     assert "written for another recipe" in capsys.readouterr().out and not history.from_cache
 
 
-@pytest.mark.parametrize("error", [OSError("disk full"), KeyboardInterrupt()])
-def test_an_interrupted_write_leaves_no_entry(cache, monkeypatch, error):
+def test_an_interrupted_write_leaves_no_entry(cache, monkeypatch):
     def fail(*args, **kwargs):
-        raise error
+        raise KeyboardInterrupt
 
     with monkeypatch.context() as patch:
         patch.setattr(training, "_file_sha256", fail)  # after model.keras is written
-        with pytest.raises(type(error)):
+        with pytest.raises(KeyboardInterrupt):
             digitlib.train(TINY, verbose=0)
     assert _entries(cache) == []  # neither the entry nor the staging folder
     assert not digitlib.train(TINY, verbose=0)[1].from_cache
+
+
+def test_a_failed_write_returns_the_trained_model_with_one_warning(cache, monkeypatch):
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    reference, _ = digitlib.train(TINY, verbose=0, use_cache=False)
+    with monkeypatch.context() as patch:
+        patch.setattr(training, "_file_sha256", full)  # after model.keras is written
+        with pytest.warns(UserWarning, match="not kept in the cache .*No space left on device") as caught:
+            model, history = digitlib.train(TINY, verbose=0)
+    assert len([w for w in caught if w.category is UserWarning]) == 1
+    assert _same_weights(model, reference) and not history.from_cache
+    assert _entries(cache) == []  # no staging folder left either
+
+
+def test_a_cache_path_that_is_a_file_costs_no_training(cache, monkeypatch, tmp_path):
+    (tmp_path / "a-file").write_text("not a folder")
+    monkeypatch.setenv(training.CACHE_ENV, str(tmp_path / "a-file"))
+    with pytest.warns(UserWarning, match="not kept in the cache"):
+        model, history = digitlib.train(TINY, verbose=0)
+    assert history.epochs_run == TINY.epochs
+
+
+def test_a_dangling_link_at_the_entry_is_replaced(cache, capsys):
+    key = training.cache_key(TINY)
+    cache.mkdir()
+    (cache / f"{TINY.model}-{key}").symlink_to(cache / "nowhere")
+    digitlib.train(TINY, verbose=0)
+    assert "is damaged" in capsys.readouterr().out
+    assert digitlib.train(TINY, verbose=0)[1].from_cache
+
+
+def test_staging_folders_of_killed_processes_are_cleaned_up(cache):
+    cache.mkdir()
+    stale, fresh = cache / ".partial-killed", cache / ".partial-writing"
+    for folder in (stale, fresh):
+        folder.mkdir()
+        (folder / "model.keras").write_bytes(b"half a model")
+    two_hours_ago = time.time() - 2 * 3600
+    os.utime(stale, (two_hours_ago, two_hours_ago))
+    digitlib.train(TINY, verbose=0)
+    assert not stale.exists() and fresh.exists()  # another process may still be writing that one
+
+
+def test_the_random_state_after_train_is_the_same_trained_or_loaded(cache):
+    def draws():
+        return random.random(), float(np.random.random())
+
+    digitlib.set_seed(11)
+    assert not digitlib.train(TINY, verbose=0)[1].from_cache
+    after_training = draws()
+    digitlib.set_seed(12)
+    assert digitlib.train(TINY, verbose=0)[1].from_cache
+    assert draws() == after_training
+
+
+# --- the cache under real permissions and processes --------------------------------------------
+
+# A child process that trains TINY on the first 1,000 images (as small_mnist) and reports.
+CHILD = """
+import json, sys, warnings
+import digitlib
+from digitlib import data
+(x, y), (xt, yt) = data.load_mnist()
+small = (x[:1000], y[:1000]), (xt[:200], yt[:200])
+data.load_mnist = lambda path=None: small
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    model, history = digitlib.train(digitlib.Recipe(epochs=2, batch_size=64), verbose=0)
+print(json.dumps({"from_cache": history.from_cache, "epochs": history.epochs_run,
+                  "warnings": [str(w.message) for w in caught if w.category is UserWarning]}))
+"""
+
+
+def _bound_by_permissions() -> list[str]:
+    """The command for a Python that file permissions bind: root without the capabilities
+    that override them (as another user would be), or this user as it is."""
+    if os.geteuid() != 0:
+        return [sys.executable]
+    setpriv = shutil.which("setpriv")
+    if not setpriv:
+        pytest.skip("running as root without util-linux's setpriv: permissions cannot bind a child process")
+    return [setpriv, "--bounding-set=-dac_override,-dac_read_search,-fowner", "--inh-caps=-all", sys.executable]
+
+
+def _child(cache, bound=False):
+    command = (_bound_by_permissions() if bound else [sys.executable]) + ["-c", CHILD]
+    return subprocess.Popen(command, env=dict(os.environ, **{training.CACHE_ENV: str(cache)}),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _report(process):
+    out, err = process.communicate(timeout=600)
+    assert process.returncode == 0, err[-3000:]
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def _as_another_user(path: Path):
+    """Hand ``path`` and everything in it to another user (root can; others skip)."""
+    if os.geteuid() != 0:
+        pytest.skip("only root can give files to another user here")
+    for item in [path, *path.rglob("*")]:
+        os.chown(item, 65534, 65534, follow_symlinks=False)
+
+
+def test_a_read_only_cache_returns_the_trained_model_with_a_warning(cache):
+    cache.mkdir()
+    cache.chmod(0o555)
+    try:
+        report = _report(_child(cache, bound=True))
+    finally:
+        cache.chmod(0o755)
+    assert report["epochs"] == 2 and not report["from_cache"]
+    assert len(report["warnings"]) == 1 and "Permission denied" in report["warnings"][0]
+
+
+def test_a_read_only_cache_with_a_damaged_entry_still_trains(cache):
+    cache.mkdir()
+    entry = cache / f"{TINY.model}-{training.cache_key(TINY)}"
+    entry.mkdir()
+    (entry / "entry.json").write_text("{not json")
+    cache.chmod(0o555)
+    try:
+        report = _report(_child(cache, bound=True))
+    finally:
+        cache.chmod(0o755)
+    assert not report["from_cache"] and len(report["warnings"]) == 1
+    assert "cannot be removed" in report["warnings"][0] and entry.exists()
+
+
+def test_another_users_entries_are_shared(cache):
+    digitlib.train(TINY, verbose=0)
+    _as_another_user(cache)
+    report = _report(_child(cache, bound=True))
+    assert report == {"from_cache": True, "epochs": 2, "warnings": []}
+
+
+def test_an_entry_another_user_keeps_private_is_trained_around_not_removed(cache):
+    digitlib.train(TINY, verbose=0)
+    entry = cache / _entries(cache)[0]
+    entry.chmod(0o700)
+    _as_another_user(entry)
+    report = _report(_child(cache, bound=True))
+    assert not report["from_cache"] and len(report["warnings"]) == 1 and "cannot be read" in report["warnings"][0]
+    assert entry.is_dir() and (entry / "model.keras").exists()
+
+
+def test_three_processes_that_find_one_damaged_entry_all_succeed(cache):
+    digitlib.train(TINY, verbose=0)
+    entry = cache / _entries(cache)[0]
+    (entry / "entry.json").write_text("{not json")
+    for i in range(3000):  # a removal long enough for the processes to meet in it
+        (entry / f"junk-{i}").write_bytes(b"x")
+    reports = [_report(process) for process in [_child(cache) for _ in range(3)]]
+    assert all(report["epochs"] == 2 and not report["warnings"] for report in reports)
+    assert digitlib.train(TINY, verbose=0)[1].from_cache  # one whole entry in the end
+    assert [name for name in _entries(cache) if name.startswith(".partial-")] == []
 
 
 def test_cache_dir_from_the_environment(monkeypatch, tmp_path):
