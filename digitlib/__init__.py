@@ -2,119 +2,54 @@
 
 Each chapter imports it at the top (``import digitlib``); the chapter shows the idea,
 digitlib keeps the reusable piece: the bundled MNIST data, the models, the plots.
+
+Importing digitlib is cheap and changes nothing in the process: each name loads its module
+on first use, and TensorFlow loads only with what needs it (the models, training, the drawing
+pad). :func:`import_tensorflow` loads it without its start-up log lines; the chapters' set-up
+cell calls it.
 """
 
-from digitlib._tensorflow import import_tensorflow
+from __future__ import annotations
 
-import_tensorflow()  # before Keras loads TensorFlow, so its INFO start-up lines are dropped
+import importlib
 
-from digitlib.data import (  # noqa: E402
-    MNIST_PATH,
-    add_channel_axis,
-    array_sha256,
-    load_mnist,
-    one_hot,
-    preprocess,
-    scale_images,
-    training_splits,
-    validation_split_sizes,
-)
-from digitlib import operations  # noqa: E402
-from digitlib.models import (  # noqa: E402
-    ARCHITECTURES,
-    augmentation,
-    build_model,
-    feature_maps,
-    modern_convnet,
-    multiply_adds,
-    simple_convnet,
-)
-from digitlib.drawing_pad import DrawingPad  # noqa: E402
-from digitlib.notebook import ClaimError, check, glue, markdown_table, show_source  # noqa: E402
-from digitlib.own_digits import draw_strokes, predict_digit, prepare_digit  # noqa: E402
-from digitlib.plotting import (  # noqa: E402
-    plot_channels_volume,
-    plot_class_counts,
-    plot_confidence_histogram,
-    plot_confusion_matrix,
-    plot_digit_grid,
-    plot_digit_pixels,
-    plot_feature_maps,
-    plot_filters,
-    plot_backpropagation,
-    plot_image_grid,
-    plot_images,
-    plot_kernel_fit,
-    plot_learning_curves,
-    plot_lines,
-    plot_loss_curves,
-    plot_mistakes,
-    plot_model_pipeline,
-    plot_prediction,
-    plot_preparation_steps,
-    plot_receptive_field,
-    plot_sliding_window,
-    plot_tradeoff,
-    receptive_field,
-)
-from digitlib.reproducibility import set_seed  # noqa: E402
-from digitlib.training import Recipe, StopAtAccuracy, TrainingHistory, cache_dir, train  # noqa: E402
+# Where each public name lives.
+_HOMES = {
+    "data": ["MNIST_PATH", "add_channel_axis", "array_sha256", "load_mnist", "one_hot", "preprocess",
+             "scale_images", "training_splits", "validation_split_sizes"],
+    "drawing_pad": ["DrawingPad"],
+    "models": ["ARCHITECTURES", "augmentation", "build_model", "feature_maps", "modern_convnet",
+               "multiply_adds", "simple_convnet"],
+    "notebook": ["ClaimError", "check", "glue", "markdown_table", "show_source"],
+    "own_digits": ["draw_strokes", "predict_digit", "prepare_digit"],
+    "plotting": ["plot_backpropagation", "plot_channels_volume", "plot_class_counts", "plot_confidence_histogram",
+                 "plot_confusion_matrix", "plot_digit_grid", "plot_digit_pixels", "plot_feature_maps",
+                 "plot_filters", "plot_image_grid", "plot_images", "plot_kernel_fit", "plot_learning_curves",
+                 "plot_lines", "plot_loss_curves", "plot_mistakes", "plot_model_pipeline", "plot_prediction",
+                 "plot_preparation_steps", "plot_receptive_field", "plot_sliding_window", "plot_tradeoff",
+                 "receptive_field"],
+    "reproducibility": ["set_seed"],
+    "training": ["Recipe", "StopAtAccuracy", "TrainingHistory", "cache_dir", "train"],
+    "_tensorflow": ["import_tensorflow"],
+}
+_MODULE_OF = {name: module for module, names in _HOMES.items() for name in names}
+_SUBMODULES = ("data", "drawing_pad", "models", "notebook", "operations", "own_digits", "plotting",
+               "reproducibility", "training")
 
-__all__ = [
-    "ARCHITECTURES",
-    "ClaimError",
-    "DrawingPad",
-    "MNIST_PATH",
-    "Recipe",
-    "StopAtAccuracy",
-    "TrainingHistory",
-    "add_channel_axis",
-    "array_sha256",
-    "augmentation",
-    "build_model",
-    "cache_dir",
-    "check",
-    "draw_strokes",
-    "feature_maps",
-    "glue",
-    "load_mnist",
-    "markdown_table",
-    "modern_convnet",
-    "multiply_adds",
-    "one_hot",
-    "operations",
-    "plot_backpropagation",
-    "plot_channels_volume",
-    "plot_class_counts",
-    "plot_confidence_histogram",
-    "plot_confusion_matrix",
-    "plot_digit_grid",
-    "plot_digit_pixels",
-    "plot_feature_maps",
-    "plot_filters",
-    "plot_image_grid",
-    "plot_images",
-    "plot_kernel_fit",
-    "plot_learning_curves",
-    "plot_lines",
-    "plot_loss_curves",
-    "plot_mistakes",
-    "plot_model_pipeline",
-    "plot_prediction",
-    "plot_preparation_steps",
-    "plot_receptive_field",
-    "plot_sliding_window",
-    "plot_tradeoff",
-    "predict_digit",
-    "prepare_digit",
-    "preprocess",
-    "receptive_field",
-    "scale_images",
-    "set_seed",
-    "show_source",
-    "simple_convnet",
-    "train",
-    "training_splits",
-    "validation_split_sizes",
-]
+__all__ = sorted([*_MODULE_OF, "operations"])
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    if name in _MODULE_OF:
+        value = getattr(importlib.import_module(f"digitlib.{_MODULE_OF[name]}"), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f"digitlib.{name}")
+    else:
+        raise AttributeError(f"module 'digitlib' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted({*globals(), *_MODULE_OF, *_SUBMODULES})

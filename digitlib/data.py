@@ -7,7 +7,6 @@ import math
 import zipfile
 from pathlib import Path
 
-import keras
 import numpy as np
 
 #: The bundled copy of MNIST (Keras's ``mnist.npz`` layout).
@@ -112,7 +111,8 @@ def add_channel_axis(images) -> np.ndarray:
 
 
 def one_hot(labels) -> np.ndarray:
-    """One-hot encode digit labels 0..9 with ``keras.utils.to_categorical``: (N,) -> (N, 10)."""
+    """One-hot encode digit labels 0..9 as ``keras.utils.to_categorical`` does: (N,) -> (N, 10),
+    float64."""
     labels = np.asarray(labels)
     if labels.ndim != 1:
         raise ValueError(f"labels must be a 1-D array, got shape {labels.shape}")
@@ -122,7 +122,7 @@ def one_hot(labels) -> np.ndarray:
         raise ValueError(
             f"labels must lie in 0..9, got values from {labels.min()} to {labels.max()}"
         )
-    return keras.utils.to_categorical(labels, NUM_CLASSES)
+    return np.eye(NUM_CLASSES)[labels]
 
 
 def preprocess(images, labels):
