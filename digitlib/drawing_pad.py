@@ -86,6 +86,8 @@ def model_spec(model) -> dict:
                     for name, layer in zip(WEIGHTED, weighted)},
         "constants": {"frame": own_digits.FRAME, "box": own_digits.BOX, "centre": list(own_digits.CENTRE),
                       "ink_threshold": own_digits.INK_THRESHOLD, "min_contrast": own_digits.MIN_CONTRAST,
+                      "max_ink_share": own_digits.MAX_INK_SHARE, "frame_side_share": own_digits.FRAME_SIDE_SHARE,
+                      "frame_min_side": own_digits.FRAME_MIN_SIDE,
                       "luminance": own_digits.LUMINANCE.tolist(), "pen_width": PEN_WIDTH,
                       "map_columns": MAP_COLUMNS, "map_gap": MAP_GAP},
         "colormap": base64.b64encode(colormap.tobytes()).decode("ascii"),

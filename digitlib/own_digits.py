@@ -6,8 +6,8 @@ edges) and put into a 28 × 28 frame so that its centre of mass sits in the midd
 :func:`prepare_digit` does the same to an image of yours, so that the book's model sees
 it the way it saw the digits it learned from:
 
-1. **grayscale**: read the image (a NumPy array, a Pillow image or an image file), scale
-   its pixels to [0, 1] and reduce colour to one channel;
+1. **grayscale**: read the image (a NumPy array, a Pillow image, an image file, its bytes
+   or an open file), scale its pixels to [0, 1] and reduce colour to one channel;
 2. **ink**: make the ink the high values, on a background of 0, stretched to [0, 1];
 3. **cropped**: cut the image down to the digit's bounding box;
 4. **scaled**: resize it so that its longer side is 20 pixels, keeping its aspect ratio;
@@ -26,15 +26,22 @@ Decisions, in detail:
   Pillow's ``convert("L")``). RGBA is first composited on white paper, so transparent
   pixels count as background: dark ink on a transparent background works, light ink on
   a transparent background comes out blank (and is refused as such).
-- **Polarity.** The background level is the median of the image's outermost ring of
-  pixels. The ink lies on the side of whichever extreme (the 0.1st or the 99.9th
-  percentile of all pixels) is further from that level: dark ink on light paper is
+- **Polarity.** The background level is the commonest level of the image (the median of
+  the pixels in the fullest of 64 equal bins), so a page on a dark table is the background
+  and the table is not. The ink lies on the side of whichever extreme (the 0.1st or the
+  99.9th percentile of all pixels) is further from that level: dark ink on light paper is
   inverted, light ink on a dark background is kept. Either way the ink becomes
   "distance from the background", stretched so that the strongest ink is 1.
 - **Noise.** Ink weaker than ``threshold`` (by default a fifth of the strongest ink) is
   set to 0 before cropping, and so are specks: inked pixels with fewer than two inked
   neighbours among their eight. Paper texture, uneven light and sensor noise then
   neither count as ink nor stretch the bounding box. ``threshold=0`` turns both off.
+- **One digit or not.** Ink that does not look like one digit on plain paper is refused
+  with a ``ValueError`` that says what to do, rather than read as a confident wrong
+  digit: ink touching three or more edges of the image (the table around a page, a
+  shadow, a digit cropped too tightly), ink covering more than :data:`MAX_INK_SHARE` of
+  the image, and ink that runs along all four sides of its bounding box (a frame drawn
+  around the digit).
 - **Scaling.** Pillow resizes a 32-bit float image: with its box filter when it shrinks
   (each new pixel is the average of the area it covers, which anti-aliases) and by
   bilinear interpolation when it enlarges. Neither overshoots, so no ringing appears
@@ -67,25 +74,41 @@ CENTRE = (14.0, 14.0)
 INK_THRESHOLD = 0.2
 #: An image whose ink differs from its background by less than this is blank.
 MIN_CONTRAST = 0.02
+#: The largest share of the image one digit's ink may cover (MNIST's boldest cover 0.36).
+MAX_INK_SHARE = 0.4
+#: Ink along this share of every side of its bounding box, at least FRAME_MIN_SIDE pixels
+#: each way and not much longer than wide, is a frame around the digit.
+FRAME_SIDE_SHARE = 0.6
+FRAME_MIN_SIDE = 8
 #: ITU-R 601-2 luminance weights for red, green and blue, as in Pillow's ``convert("L")``.
 LUMINANCE = np.array([0.299, 0.587, 0.114])
 #: The names of the steps that ``prepare_digit(..., return_steps=True)`` returns, in order.
 STEPS = ("grayscale", "ink", "cropped", "scaled", "centred")
 
 
-def _read_image_file(path) -> np.ndarray:
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no image file at {path}")
-    if path.is_dir():
-        raise ValueError(f"{path} is a folder, not an image file")
+def _read_image_file(source) -> np.ndarray:
+    """An image file as an array: ``source`` a path, the file's bytes or an open binary file."""
+    import io
+
     from PIL import Image, UnidentifiedImageError
 
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        name, source = "the image bytes", io.BytesIO(bytes(source))
+    elif hasattr(source, "read"):
+        name = f"the file {getattr(source, 'name', None) or 'object'}"
+    else:
+        name = source = Path(source)
+        if not source.exists():
+            raise FileNotFoundError(f"no image file at {source}")
+        if source.is_dir():
+            raise ValueError(f"{source} is a folder, not an image file")
     try:
-        with Image.open(path) as image:
+        with Image.open(source) as image:
             return _pil_to_array(image)
+    except Image.DecompressionBombError as error:
+        raise ValueError(f"{name} is too large to open safely ({error}); scale the photo down first") from None
     except (UnidentifiedImageError, OSError, SyntaxError) as error:
-        raise ValueError(f"{path} is not an image file that Pillow can read ({error})") from None
+        raise ValueError(f"{name} is not an image that Pillow can read ({error})") from None
 
 
 def _pil_to_array(image) -> np.ndarray:
@@ -106,7 +129,7 @@ def _pil_to_array(image) -> np.ndarray:
 
 def _as_unit_array(image) -> np.ndarray:
     """``image`` as a float64 array with values in [0, 1], its shape unchanged."""
-    if isinstance(image, (str, os.PathLike)):
+    if isinstance(image, (str, os.PathLike, bytes, bytearray, memoryview)) or hasattr(image, "read"):
         image = _read_image_file(image)
     elif type(image).__module__.startswith("PIL."):
         image = _pil_to_array(image)
@@ -167,17 +190,19 @@ def to_grayscale(image) -> np.ndarray:
     return array
 
 
-def _border(gray: np.ndarray) -> np.ndarray:
-    if min(gray.shape) <= 2:
-        return gray.ravel()
-    return np.concatenate([gray[0], gray[-1], gray[1:-1, 0], gray[1:-1, -1]])
+def background_level(gray) -> float:
+    """The commonest level of a grayscale image: the median of the pixels in the fullest of 64
+    equal bins of [0, 1] (the lowest such bin on a tie)."""
+    gray = np.asarray(gray, dtype=np.float64)
+    bins = np.minimum((gray * 64).astype(np.int64), 63)
+    return float(np.median(gray[bins == np.bincount(bins.ravel(), minlength=64).argmax()]))
 
 
 def ink_image(gray, threshold: float = INK_THRESHOLD) -> np.ndarray:
     """Step 2: a grayscale image as ink, high values on a background of 0, in [0, 1].
 
-    The background is the median of the outermost ring of pixels; the ink is on the side
-    of the extreme further from it (dark ink on light paper is inverted). Ink weaker than
+    The background is the image's commonest level (:func:`background_level`); the ink is on
+    the side of the extreme further from it (dark ink on light paper is inverted). Ink weaker than
     ``threshold`` times the strongest ink is set to 0, and so are isolated specks (with
     ``threshold=0``, neither). Raises ``ValueError`` for a blank
     image, one whose ink differs from the background by less than :data:`MIN_CONTRAST`.
@@ -187,7 +212,7 @@ def ink_image(gray, threshold: float = INK_THRESHOLD) -> np.ndarray:
         raise ValueError(f"gray must be a non-empty 2-D array, got shape {gray.shape}")
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= threshold < 1:
         raise ValueError(f"threshold must be a number in [0, 1), got {threshold!r}")
-    background = float(np.median(_border(gray)))
+    background = background_level(gray)
     low, high = np.percentile(gray, [0.1, 99.9])
     ink = background - gray if background - low > high - background else gray - background
     ink = np.clip(ink, 0.0, None)
@@ -214,6 +239,38 @@ def _specks(mask: np.ndarray) -> np.ndarray:
             if (dr, dc) != (1, 1):
                 neighbours += padded[dr:dr + height, dc:dc + width]
     return mask & (neighbours < 2)
+
+
+def check_one_digit(ink) -> None:
+    """Raise ``ValueError``, saying what to do, when ``ink`` (step 2) does not look like one
+    digit on plain paper: it touches three or more edges of the image, covers more than
+    :data:`MAX_INK_SHARE` of it, or runs along all four sides of its bounding box (a frame)."""
+    inked = np.asarray(ink) > 0
+    edges = [name for name, line in (("top", inked[0]), ("bottom", inked[-1]), ("left", inked[:, 0]),
+                                     ("right", inked[:, -1])) if line.any()]
+    if len(edges) >= 3:
+        raise ValueError(
+            f"the ink touches the {', '.join(edges)} edges of the image, so it is not one digit on plain paper "
+            "(the edge of the page, a table or a shadow counts as ink): crop the photo to the digit with a margin "
+            "of plain paper around it, in even light"
+        )
+    share = float(inked.mean())
+    if share > MAX_INK_SHARE:
+        raise ValueError(
+            f"ink covers {share:.0%} of the image, more than one digit does: crop the photo with a margin of plain "
+            "paper around the digit, and photograph it in even light"
+        )
+    rows, cols = np.flatnonzero(inked.any(axis=1)), np.flatnonzero(inked.any(axis=0))
+    if rows.size == 0:
+        return
+    box = inked[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    short, long = sorted(box.shape)
+    sides = (box[0].mean(), box[-1].mean(), box[:, 0].mean(), box[:, -1].mean())
+    if short >= FRAME_MIN_SIDE and short >= long / 2 and min(sides) >= FRAME_SIDE_SHARE:
+        raise ValueError(
+            "the ink runs along all four sides of its bounding box, like a frame drawn around the digit: crop the "
+            "image inside the frame"
+        )
 
 
 def crop_to_ink(ink) -> np.ndarray:
@@ -285,12 +342,14 @@ def prepare_digit(image, threshold: float = INK_THRESHOLD, return_steps: bool = 
     :data:`STEPS` to that step's 2-D image.
 
     Raises ``FileNotFoundError`` for a path with no file, and ``ValueError`` naming the
-    problem for a file that is not an image, an empty or blank image, NaN or infinite
-    values, negative values, a colour image with 2 or more than 4 channels, or more than
-    two dimensions after reduction to grayscale.
+    problem for a file that is not an image or too large to open safely, an empty or blank
+    image, NaN or infinite values, negative values, a colour image with 2 or more than 4
+    channels, more than two dimensions after reduction to grayscale, or ink that does not
+    look like one digit (:func:`check_one_digit`).
     """
     gray = to_grayscale(image)
     ink = ink_image(gray, threshold)
+    check_one_digit(ink)
     cropped = crop_to_ink(ink)
     scaled = fit_in_box(cropped)
     centred = centre_in_frame(scaled)
@@ -305,7 +364,8 @@ def predict_digit(model, image, threshold: float = INK_THRESHOLD):
     """Which digit ``model`` reads in ``image``: ``(digit, probabilities)``.
 
     ``image`` is anything :func:`prepare_digit` accepts; ``model`` a Keras model that
-    takes (N, 28, 28, 1) images and outputs ten probabilities per image, like the book's.
+    takes (N, 28, 28, 1) images and outputs ten probabilities per image, like the book's
+    (a model that outputs logits is refused).
     ``digit`` is the most probable digit (an ``int``) and ``probabilities`` a float64
     array of the ten probabilities.
     """
@@ -319,6 +379,12 @@ def predict_digit(model, image, threshold: float = INK_THRESHOLD):
     probabilities = np.asarray(model.predict(digit[np.newaxis], verbose=0), dtype=np.float64)[0]
     if probabilities.shape != (10,):
         raise ValueError(f"model must output 10 probabilities per image, got shape {probabilities.shape}")
+    if probabilities.min() < 0 or abs(probabilities.sum() - 1) > 1e-3:
+        raise ValueError(
+            f"model must output probabilities, but its ten outputs sum to {probabilities.sum():.4g}"
+            f"{' and some are negative' if probabilities.min() < 0 else ''}: a model that outputs logits needs a "
+            "softmax, for example keras.Sequential([model, keras.layers.Softmax()])"
+        )
     return int(np.argmax(probabilities)), probabilities
 
 

@@ -389,46 +389,81 @@ def test_the_pad_works_offline_from_the_built_folder(site, visit):
     assert abs(sum(json.loads(shown["probabilities"])) - 1) < 1e-5
 
 
+def _python_preparation(drawing):
+    """prepare_digit's answer as the page gives it: (the 28 x 28 image or None, the problem)."""
+    import digitlib
+
+    try:
+        return digitlib.prepare_digit(drawing)[..., 0], None
+    except ValueError as error:
+        kinds = {"blank": "blank", "edges of the image": "edges", "of the image, more than": "share", "frame": "frame"}
+        return None, next(kind for text, kind in kinds.items() if text in str(error))
+
+
 def test_the_pads_preparation_is_prepare_digits_on_many_drawings(chromium):
     """The page's JavaScript preparation, alone, against prepare_digit: drawings of many sizes,
-    shrunk (Pillow's box filter) and enlarged (bilinear), on white and on transparent paper."""
+    shrunk (Pillow's box filter) and enlarged (bilinear), on white and on transparent paper,
+    and what it refuses: a blank page, ink across the image, too much ink, a frame."""
     import numpy as np
 
     import digitlib
     from digitlib import own_digits
 
     rng = np.random.default_rng(0)
-    drawings = []
-    for k in range(40):
+    inks = []
+    for _ in range(40):
         height, width = (int(n) for n in rng.integers(12, 300, size=2))
         extent = rng.uniform(0.05, 1.0)  # a digit from tiny (enlarged) to filling the image (shrunk)
         box = (0.1 * width, 0.1 * height, (0.1 + 0.8 * extent) * width, (0.1 + 0.8 * extent) * height)
         strokes = [rng.random((int(rng.integers(2, 6)), 2)) for _ in range(int(rng.integers(1, 4)))]
-        ink = digitlib.draw_strokes(strokes, (height, width), width=float(rng.uniform(1, 20)), box=box)
-        rgba = np.zeros((height, width, 4), dtype=np.uint8)
+        inks.append(digitlib.draw_strokes(strokes, (height, width), width=float(rng.uniform(1, 20)), box=box))
+    inks += [
+        np.zeros((50, 60)),  # a blank page
+        digitlib.draw_strokes([[(0, 0.5), (1, 0.5)], [(0.5, 0), (0.5, 1)]], (80, 80), width=6, box=(0, 0, 80, 80)),
+        digitlib.draw_strokes([[(0.5, 0.5)]], (60, 60), width=45),  # ink over almost half the image
+        digitlib.draw_strokes([[(0, 0), (1, 0), (1, 1), (0, 1), (0, 0)], [(0.3, 0.2), (0.6, 0.8)]], (100, 100),
+                              width=5),  # a frame around a stroke
+    ]
+    drawings = []
+    for k, ink in enumerate(inks):
+        rgba = np.zeros((*ink.shape, 4), dtype=np.uint8)
         if k % 4 == 3:  # dark ink on transparent paper
             rgba[..., 3] = np.round(255 * ink)
         else:
             rgba[..., :3] = np.round(255 * (1 - ink))[..., np.newaxis]
             rgba[..., 3] = 255
         drawings.append(rgba)
-    drawings.append(np.full((50, 60, 4), 255, dtype=np.uint8))  # a blank page
     page = chromium.new_page()
     try:
         page.set_content("<script>window.module = {exports: {}};</script><script>"
                          + (Path(own_digits.__file__).parent / "resources" / "read_my_digit.js").read_text()
                          + "</script>")
         ours = page.evaluate("""drawings => drawings.map(([w, h, data]) => {
-            const image = module.exports.prepare(Uint8ClampedArray.from(data), w, h, %s);
-            return image && Array.from(image); })""" % json.dumps(
+            const {input, problem} = module.exports.prepare(Uint8ClampedArray.from(data), w, h, %s);
+            return [input && Array.from(input), problem]; })""" % json.dumps(
             digitlib.drawing_pad.model_spec(digitlib.simple_convnet())["constants"]),
             [[d.shape[1], d.shape[0], d.ravel().tolist()] for d in drawings])
     finally:
         page.close()
-    assert ours.pop() is None, "a blank page must give no image"
-    with pytest.raises(ValueError, match="blank"):
-        digitlib.prepare_digit(drawings.pop())
-    for drawing, image in zip(drawings, ours):
-        expected = digitlib.prepare_digit(drawing)[..., 0]
-        assert image is not None, "the page found no ink"
-        assert np.abs(np.array(image).reshape(28, 28) - expected).max() < 1e-6
+    answers = [_python_preparation(drawing) for drawing in drawings]
+    assert [problem for _, problem in ours] == [problem for _, problem in answers]
+    assert {problem for _, problem in answers[-4:]} == {"blank", "edges", "share", "frame"}
+    for (image, _), (expected, _) in zip(ours, answers):
+        if expected is not None:
+            assert np.abs(np.array(image).reshape(28, 28) - expected).max() < 1e-6
+
+
+def test_the_pad_says_when_a_drawing_is_not_one_digit(site, visit):
+    base, _ = site
+    page = visit(f"{base}{PAD_PAGE}.html").page
+    _draw(page, STROKES[7])
+    page.locator("#pad").scroll_into_view_if_needed()
+    box = page.locator("#pad").bounding_box()
+    page.mouse.move(box["x"] + 1, box["y"] + box["height"] / 2)  # a cross from edge to edge
+    page.mouse.down()
+    for point in _densify([(box["x"] + 1, box["y"] + box["height"] / 2),
+                           (box["x"] + box["width"] - 1, box["y"] + box["height"] / 2)]):
+        page.mouse.move(*point)
+    page.mouse.up()
+    page.wait_for_function("() => document.getElementById('prediction').dataset.digit === ''")
+    assert "edges of the box" in page.locator(".rmd-answer").inner_text()

@@ -38,6 +38,8 @@ def test_the_page_uses_prepare_digits_constants(model):
     assert constants["ink_threshold"] == own_digits.INK_THRESHOLD
     assert constants["min_contrast"] == own_digits.MIN_CONTRAST
     assert constants["luminance"] == own_digits.LUMINANCE.tolist()
+    assert (constants["max_ink_share"], constants["frame_side_share"], constants["frame_min_side"]) == (
+        own_digits.MAX_INK_SHARE, own_digits.FRAME_SIDE_SHARE, own_digits.FRAME_MIN_SIDE)
 
 
 def test_the_html_is_whole_and_its_scripts_stay_closed(model):

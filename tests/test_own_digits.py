@@ -74,15 +74,17 @@ def test_crop_is_the_bounding_box_of_the_ink():
 @pytest.mark.parametrize("shape, scaled", [((60, 30), (20, 10)), ((30, 90), (7, 20)), ((5, 4), (20, 16)),
                                            ((200, 200), (20, 20)), ((3, 100), (1, 20))])
 def test_longer_side_becomes_20_and_the_aspect_ratio_stays(shape, scaled):
-    image = np.zeros((shape[0] + 20, shape[1] + 20))
-    image[10:10 + shape[0], 10:10 + shape[1]] = 1.0
-    steps = digitlib.prepare_digit(image, return_steps=True)[1]
-    assert steps["cropped"].shape == shape
-    assert steps["scaled"].shape == scaled
+    # a solid block is no digit (prepare_digit refuses most), so the steps are called one by one
+    image = np.zeros((shape[0] + 2 * max(shape), shape[1] + 2 * max(shape)))  # mostly background
+    image[max(shape):max(shape) + shape[0], max(shape):max(shape) + shape[1]] = 1.0
+    cropped = own_digits.crop_to_ink(own_digits.ink_image(image))
+    result = own_digits.fit_in_box(cropped)
+    assert cropped.shape == shape
+    assert result.shape == scaled
     assert max(scaled) == 20
     short, long = sorted(shape)
     assert abs(min(scaled) - short * 20 / long) <= 0.5 or min(scaled) == 1  # the aspect ratio, to a pixel
-    assert steps["scaled"].max() == 1
+    assert result.max() == 1
 
 
 def test_shrinking_is_anti_aliased():
@@ -346,3 +348,83 @@ def test_draw_strokes_default_box_and_single_points():
         digitlib.draw_strokes(SEVEN, (0, 20))
     with pytest.raises(ValueError, match="at least one point"):
         digitlib.draw_strokes([[]], (20, 20))
+
+
+# --- photos that are not one digit on plain paper: refused with advice, never read wrong ------
+
+
+def _photo(size=(200, 200), paper_level=0.92):
+    """A 7 in dark ink on light paper, float in [0, 1]."""
+    return paper(digitlib.draw_strokes(SEVEN, size, width=12, box=(60, 50, 140, 150)), background=paper_level)
+
+
+def test_a_page_on_a_dark_table_is_refused_not_read_as_a_hole():
+    photo = _photo()
+    photo[:, :25] = photo[:, -25:] = photo[:15] = photo[-15:] = 0.15  # the table around the page
+    with pytest.raises(ValueError, match="touches the top, bottom, left, right edges.*crop the photo to the digit"):
+        digitlib.prepare_digit(photo)
+
+
+def test_a_small_page_on_a_large_dark_table_is_refused():
+    photo = np.full((300, 300), 0.15)
+    photo[110:190, 110:190] = paper(digitlib.draw_strokes(SEVEN, (80, 80), width=6))
+    with pytest.raises(ValueError, match="frame"):
+        digitlib.prepare_digit(photo)
+
+
+def test_a_digit_inside_a_drawn_frame_is_refused():
+    strokes = SEVEN + [[(-0.2, -0.2), (1.2, -0.2), (1.2, 1.2), (-0.2, 1.2), (-0.2, -0.2)]]
+    photo = paper(digitlib.draw_strokes(strokes, (200, 200), width=6, box=(50, 50, 150, 150)))
+    with pytest.raises(ValueError, match="crop the image inside the frame"):
+        digitlib.prepare_digit(photo)
+
+
+def test_a_tightly_cropped_thick_one_is_refused():
+    photo = np.full((100, 40), 0.9)
+    photo[:, 8:32] = 0.1  # a thick 1 from the top edge to the bottom, 60% of the picture
+    with pytest.raises(ValueError, match="edges of the image"):
+        digitlib.prepare_digit(photo)
+
+
+def test_a_digit_half_in_shadow_is_refused_but_a_faint_shadow_is_ignored(seven):
+    clean = digitlib.prepare_digit(_photo())
+    faint, dark = _photo(), _photo()
+    faint[:, 120:] -= 0.1
+    dark[:, 120:] -= 0.4
+    shaded = digitlib.prepare_digit(np.clip(faint, 0, 1))
+    assert np.corrcoef(shaded.ravel(), clean.ravel())[0, 1] > 0.97
+    with pytest.raises(ValueError, match="in even light"):
+        digitlib.prepare_digit(np.clip(dark, 0, 1))
+
+
+def test_ordinary_digits_pass_the_one_digit_check(test_digits, seven):
+    images, _ = test_digits
+    for image in [*images, seven, _photo()]:
+        own_digits.check_one_digit(own_digits.ink_image(own_digits.to_grayscale(image)))
+
+
+def test_bytes_and_open_files_give_the_same_digit_as_the_array(seven, tmp_path):
+    path = tmp_path / "seven.png"
+    Image.fromarray(np.round(seven * 255).astype(np.uint8)).save(path)
+    expected = digitlib.prepare_digit(path)
+    np.testing.assert_array_equal(digitlib.prepare_digit(path.read_bytes()), expected)  # a Colab upload
+    with open(path, "rb") as file:
+        np.testing.assert_array_equal(digitlib.prepare_digit(file), expected)
+    with pytest.raises(ValueError, match="the image bytes is not an image"):
+        digitlib.prepare_digit(b"not an image")
+
+
+def test_an_image_too_large_to_open_safely_is_a_value_error(seven, tmp_path, monkeypatch):
+    path = tmp_path / "big.png"
+    Image.fromarray(np.zeros((300, 300), dtype=np.uint8)).save(path)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 20_000)  # 90,000 pixels is over twice the limit
+    with pytest.raises(ValueError, match="too large to open safely.*scale the photo down"):
+        digitlib.prepare_digit(path)
+
+
+def test_a_model_that_outputs_logits_is_refused(seven):
+    digitlib.set_seed(0)
+    logits = digitlib.simple_convnet()
+    logits.get_layer("classifier").activation = keras.activations.linear
+    with pytest.raises(ValueError, match="logits needs a softmax"):
+        digitlib.predict_digit(logits, seven)

@@ -36,19 +36,19 @@
     return sorted[low] + (sorted[high] - sorted[low]) * (index - low);
   }
 
-  function border(gray, width, height) {
-    if (Math.min(width, height) <= 2) return gray;
-    const ring = [];
-    for (let x = 0; x < width; x++) ring.push(gray[x]);
-    for (let x = 0; x < width; x++) ring.push(gray[(height - 1) * width + x]);
-    for (let y = 1; y < height - 1; y++) ring.push(gray[y * width]);
-    for (let y = 1; y < height - 1; y++) ring.push(gray[y * width + width - 1]);
-    return ring;
+  // The commonest level: the median of the pixels in the fullest of 64 bins (the lowest on a tie).
+  function backgroundLevel(gray) {
+    const bin = (v) => Math.min(Math.floor(v * 64), 63);
+    const counts = new Array(64).fill(0);
+    for (const v of gray) counts[bin(v)]++;
+    let fullest = 0;
+    for (let b = 1; b < 64; b++) if (counts[b] > counts[fullest]) fullest = b;
+    return median(gray.filter((v) => bin(v) === fullest));
   }
 
   // Step 2: the ink, high on a background of 0, without faint ink and specks.
   function ink(gray, width, height, constants) {
-    const background = median(border(gray, width, height));
+    const background = backgroundLevel(gray);
     const sorted = Float64Array.from(gray).sort();
     const low = percentile(sorted, 0.1);
     const high = percentile(sorted, 99.9);
@@ -80,6 +80,27 @@
     }
     for (const i of specks) out[i] = 0;
     return out;
+  }
+
+  // Ink that is not one digit, as check_one_digit: "edges" (three or more touched), "share"
+  // (too much of the image) or "frame" (along all four sides of its box); null when it is.
+  function checkOneDigit(image, width, height, constants) {
+    const inked = (x, y) => image[y * width + x] > 0;
+    const any = (n, at) => { for (let i = 0; i < n; i++) if (at(i)) return true; return false; };
+    const edges = [any(width, (x) => inked(x, 0)), any(width, (x) => inked(x, height - 1)),
+      any(height, (y) => inked(0, y)), any(height, (y) => inked(width - 1, y))].filter(Boolean).length;
+    if (edges >= 3) return "edges";
+    let count = 0;
+    for (const v of image) if (v > 0) count++;
+    if (count / image.length > constants.max_ink_share) return "share";
+    const box = crop(image, width, height);
+    if (!box) return null;
+    const share = (n, at) => { let k = 0; for (let i = 0; i < n; i++) if (box.data[at(i)] > 0) k++; return k / n; };
+    const [w, h] = [box.width, box.height];
+    const sides = [share(w, (x) => x), share(w, (x) => (h - 1) * w + x), share(h, (y) => y * w), share(h, (y) => y * w + w - 1)];
+    const short = Math.min(w, h), long = Math.max(w, h);
+    if (short >= constants.frame_min_side && short >= long / 2 && Math.min(...sides) >= constants.frame_side_share) return "frame";
+    return null;
   }
 
   // Step 3: the bounding box of the ink.
@@ -201,13 +222,22 @@
     return out;
   }
 
-  // The whole of prepare_digit for an RGBA image: the 28 x 28 input, or null for a blank one.
+  // The whole of prepare_digit for an RGBA image: {input: the 28 x 28 input or null, problem:
+  // null, "blank" or what checkOneDigit found}.
   function prepare(rgba, width, height, constants) {
     const inked = ink(grayscale(rgba, constants), width, height, constants);
-    const cropped = inked && crop(inked, width, height);
-    const scaled = cropped && fitInBox(cropped, constants.box);
-    return scaled && centreInFrame(scaled, constants.frame, constants.centre);
+    const problem = inked ? checkOneDigit(inked, width, height, constants) : "blank";
+    if (problem) return { input: null, problem };
+    const scaled = fitInBox(crop(inked, width, height), constants.box);
+    return scaled ? { input: centreInFrame(scaled, constants.frame, constants.centre), problem: null }
+      : { input: null, problem: "blank" };
   }
+
+  const PROBLEMS = {
+    edges: "The drawing touches three edges of the box or more: draw one digit inside it.",
+    share: "The ink covers too much of the box: draw one digit, with room around it.",
+    frame: "That looks like a frame around the digit: draw the digit alone.",
+  };
 
   // --- the model, with TensorFlow.js ------------------------------------------------------
 
@@ -265,28 +295,36 @@
     const frame = constants.frame;
     // for the book's tests: the same preparation and model on any images, and the last input
     const api = root.readMyDigit = {
-      prepare: (rgba, width, height) => prepare(rgba, width, height, constants),
+      prepare: (rgba, width, height) => prepare(rgba, width, height, constants),  // {input, problem}
       predict: (images) => Array.from(run(Float32Array.from(images)).probabilities),
       input: null,
     };
 
-    function clear() {
-      context.fillStyle = "#ffffff";
-      context.fillRect(0, 0, pad.width, pad.height);
+    // no answer: the input, the maps and the bars emptied, and a word to the reader
+    function unread(message) {
       input.getContext("2d").clearRect(0, 0, input.width, input.height);
       mapsCanvas.getContext("2d").clearRect(0, 0, mapsCanvas.width, mapsCanvas.height);
       bars.forEach((bar) => { bar.style.setProperty("--p", 0); bar.classList.remove("rmd-top"); bar.querySelector(".rmd-value").textContent = ""; });
       api.input = null;
       prediction.dataset.digit = "";
       prediction.dataset.probabilities = "[]";
-      prediction.querySelector(".rmd-answer").textContent = "Draw a digit in the box.";
+      prediction.querySelector(".rmd-answer").textContent = message;
+    }
+
+    function clear() {
+      context.fillStyle = "#ffffff";
+      context.fillRect(0, 0, pad.width, pad.height);
+      unread("Draw a digit in the box.");
     }
 
     // started: when the stroke ended (the event's time), so the latency is the reader's wait
     function read(started = performance.now()) {
       const pixels = context.getImageData(0, 0, pad.width, pad.height).data;
-      const image = prepare(pixels, pad.width, pad.height, constants);
-      if (!image) { clear(); return; }
+      const { input: image, problem } = prepare(pixels, pad.width, pad.height, constants);
+      if (!image) {
+        unread(PROBLEMS[problem] || "Draw a digit in the box.");
+        return;
+      }
       const { maps, mapShape, probabilities } = run(image);
       api.input = Array.from(image);
       input.getContext("2d").putImageData(paint(input, image, frame, frame, colormap, 1), 0, 0);
