@@ -28,8 +28,19 @@ from pathlib import Path
 import nbformat
 from myst_nb.core.variables import format_plain_text
 
-ADMONITIONS = ("admonition", "attention", "caution", "danger", "error", "hint", "important", "note",
-               "seealso", "tip", "warning")
+ADMONITIONS = (
+    "admonition",
+    "attention",
+    "caution",
+    "danger",
+    "error",
+    "hint",
+    "important",
+    "note",
+    "seealso",
+    "tip",
+    "warning",
+)
 _FENCE = re.compile(r"^(?P<fence>`{3,}|:{3,})\{(?P<name>[\w:-]+)\}[ \t]*(?P<argument>.*)$")
 _ROLE = re.compile(r"\{(?P<name>[\w:-]+)\}`(?P<content>[^`]+)`")
 _TARGET = re.compile(r"^\([\w-]+\)=[ \t]*$", re.M)
@@ -109,8 +120,10 @@ def citation_labels(bib_files) -> dict:
     labels = {}
     for path in bib_files:
         for key, entry in parse_file(str(path)).entries.items():
-            names = [_plain_latex(" ".join(person.prelast_names + person.last_names))
-                     for person in entry.persons.get("author", [])]
+            names = [
+                _plain_latex(" ".join(person.prelast_names + person.last_names))
+                for person in entry.persons.get("author", [])
+            ]
             authors = names[0] if len(names) == 1 else " and ".join(names) if len(names) == 2 else f"{names[0]} et al."
             labels[key] = (authors, entry.fields["year"])
     return labels
@@ -171,7 +184,7 @@ def plain_markdown(source: str, book: Book) -> str:
         end = next((i for i in range(index + 1, len(lines)) if lines[i].strip() == fence), None)
         if end is None:
             raise ValueError(f"{book.docname}: the directive {{{opening['name']}}} is never closed")
-        out += _directive(opening["name"], opening["argument"], lines[index + 1:end], book)
+        out += _directive(opening["name"], opening["argument"], lines[index + 1 : end], book)
         index = end + 1
     text = _TARGET.sub("", "\n".join(out))
     return _ROLE.sub(lambda m: _role(m, book), text)
@@ -243,8 +256,9 @@ def _source_ref(srcdir: Path, fallback: str) -> str:
     if os.environ.get("GITHUB_SHA"):
         return os.environ["GITHUB_SHA"]
     try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=srcdir, capture_output=True, text=True,
-                              check=True, timeout=30).stdout.strip()
+        return subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=srcdir, capture_output=True, text=True, check=True, timeout=30
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return fallback
 
@@ -263,7 +277,7 @@ def point_launch_buttons_at_colab_editions(app, pagename, templatename, context,
     def rewrite(node):
         if isinstance(node, dict):
             if isinstance(node.get("url"), str) and node["url"].startswith(old):
-                node["url"] = new + node["url"][len(old):]
+                node["url"] = new + node["url"][len(old) :]
             for value in node.values():
                 rewrite(value)
         elif isinstance(node, list):
@@ -278,8 +292,10 @@ def drop_repeated_scripts(app, pagename, templatename, context, doctree):
     twice, and the second ``const`` declaration throws in the reader's browser."""
     seen, scripts = set(), []
     for script in context.get("script_files", []):
-        key = (getattr(script, "filename", script) or "",  # sphinx-thebe adds it once as None, once as ""
-               json.dumps(getattr(script, "attributes", {}), sort_keys=True, default=str))
+        key = (
+            getattr(script, "filename", script) or "",  # sphinx-thebe adds it once as None, once as ""
+            json.dumps(getattr(script, "attributes", {}), sort_keys=True, default=str),
+        )
         if key not in seen:
             seen.add(key)
             scripts.append(script)
@@ -297,19 +313,40 @@ def write_colab_editions(app, exception):
     titles = {name: title.astext() for name, title in app.env.titles.items()}
     bib_files = [Path(app.srcdir) / path for path in getattr(app.config, "bibtex_bibfiles", [])]
     citations = citation_labels(bib_files)
-    references = next((name for name in sorted(app.env.found_docs)
-                       if "{bibliography}" in Path(app.env.doc2path(name)).read_text(encoding="utf-8")), "")
-    exercises = {label: number[0] for numbers in app.env.toc_fignumbers.values()
-                 for label, number in numbers.get("exercise", {}).items()}
+    references = next(
+        (
+            name
+            for name in sorted(app.env.found_docs)
+            if "{bibliography}" in Path(app.env.doc2path(name)).read_text(encoding="utf-8")
+        ),
+        "",
+    )
+    exercises = {
+        label: number[0]
+        for numbers in app.env.toc_fignumbers.values()
+        for label, number in numbers.get("exercise", {}).items()
+    }
     for docname in sorted(app.env.found_docs):
         source = Path(app.env.doc2path(docname))
         if source.suffix != ".ipynb":
             continue
         glue_file = build / "jupyter_execute" / f"{docname}.glue.json"
-        book = Book(glue=json.loads(glue_file.read_text()) if glue_file.exists() else {}, docname=docname,
-                    titles=titles, book_url=book_url, exercises=exercises, citations=citations, references=references)
-        edition = colab_edition(nbformat.read(source, as_version=4), book, page_url=f"{book_url}{docname}.html",
-                                repository_url=repository_url, ref=ref)
+        book = Book(
+            glue=json.loads(glue_file.read_text()) if glue_file.exists() else {},
+            docname=docname,
+            titles=titles,
+            book_url=book_url,
+            exercises=exercises,
+            citations=citations,
+            references=references,
+        )
+        edition = colab_edition(
+            nbformat.read(source, as_version=4),
+            book,
+            page_url=f"{book_url}{docname}.html",
+            repository_url=repository_url,
+            ref=ref,
+        )
         target = build / "colab" / f"{docname}.ipynb"
         target.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(edition, target)

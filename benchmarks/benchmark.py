@@ -37,8 +37,9 @@ def _plain_fit(epochs: int) -> None:
     x, y = digitlib.preprocess(x, y)
     digitlib.set_seed(0)
     model = digitlib.simple_convnet()
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.001), loss="categorical_crossentropy",
-                  metrics=["accuracy"])
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=0.001), loss="categorical_crossentropy", metrics=["accuracy"]
+    )
     model.fit(x, y, batch_size=128, epochs=epochs, validation_split=0.1, verbose=0)
 
 
@@ -98,8 +99,16 @@ def throughput(epochs: int, rounds: int) -> dict:
 
 def _build(path_output: Path, cache: Path) -> tuple[float, dict]:
     environment = dict(os.environ, **{"DIGITLIB_CACHE": str(cache)})
-    command = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(ROOT),
-               "--path-output", str(path_output), "-W", "-n", "--keep-going"]
+    command = [
+        str(Path(sys.executable).with_name("jupyter-book")),
+        "build",
+        str(ROOT),
+        "--path-output",
+        str(path_output),
+        "-W",
+        "-n",
+        "--keep-going",
+    ]
     start = time.perf_counter()
     result = subprocess.run(command, capture_output=True, text=True, env=environment)
     elapsed = time.perf_counter() - start

@@ -57,8 +57,9 @@ def _filter_fd2():
         sys.stderr.flush()
     reader, writer = os.pipe()
     try:
-        process = subprocess.Popen([sys.executable, "-c", _FILTER], stdin=reader, stdout=subprocess.DEVNULL,
-                                   stderr=saved)
+        process = subprocess.Popen(
+            [sys.executable, "-c", _FILTER], stdin=reader, stdout=subprocess.DEVNULL, stderr=saved
+        )
     except OSError:  # no interpreter to start: show everything rather than nothing
         os.close(reader), os.close(writer), os.close(saved)
         yield

@@ -60,9 +60,7 @@ def load_mnist(path: str | Path | None = None):
             missing = sorted(set(MNIST_SHA256) - set(archive.files))
             arrays = {key: archive[key] for key in MNIST_SHA256 if key not in missing}
     except (zipfile.BadZipFile, EOFError, OSError, ValueError) as error:
-        raise ValueError(
-            f"MNIST data file {path} is truncated or corrupt ({error}). {_RESTORE_HINT}"
-        ) from error
+        raise ValueError(f"MNIST data file {path} is truncated or corrupt ({error}). {_RESTORE_HINT}") from error
     if missing:
         raise ValueError(f"MNIST data file {path} lacks the arrays {missing}. {_RESTORE_HINT}")
     for key, expected in MNIST_SHA256.items():
@@ -74,20 +72,15 @@ def load_mnist(path: str | Path | None = None):
             )
         if array_sha256(array) != expected:
             raise ValueError(
-                f"MNIST data file {path}: {key} fails its SHA-256 check (the file was altered). "
-                f"{_RESTORE_HINT}"
+                f"MNIST data file {path}: {key} fails its SHA-256 check (the file was altered). {_RESTORE_HINT}"
             )
     return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
 
 
 def _check_images(images, name: str = "images") -> np.ndarray:
     images = np.asarray(images)
-    if images.ndim not in (3, 4) or images.shape[1:3] != IMAGE_SHAPE or (
-        images.ndim == 4 and images.shape[3] != 1
-    ):
-        raise ValueError(
-            f"{name} must have shape (N, 28, 28) or (N, 28, 28, 1), got {images.shape}"
-        )
+    if images.ndim not in (3, 4) or images.shape[1:3] != IMAGE_SHAPE or (images.ndim == 4 and images.shape[3] != 1):
+        raise ValueError(f"{name} must have shape (N, 28, 28) or (N, 28, 28, 1), got {images.shape}")
     return images
 
 
@@ -96,8 +89,7 @@ def scale_images(images) -> np.ndarray:
     images = _check_images(images)
     if images.dtype != np.uint8:
         raise ValueError(
-            f"images must be uint8 pixels in 0..255 (as loaded), got dtype {images.dtype}; "
-            "were they scaled already?"
+            f"images must be uint8 pixels in 0..255 (as loaded), got dtype {images.dtype}; were they scaled already?"
         )
     return images.astype(np.float32) / np.float32(255)
 
@@ -119,9 +111,7 @@ def one_hot(labels) -> np.ndarray:
     if not np.issubdtype(labels.dtype, np.integer):
         raise ValueError(f"labels must be integers 0..9, got dtype {labels.dtype}")
     if labels.size and (labels.min() < 0 or labels.max() >= NUM_CLASSES):
-        raise ValueError(
-            f"labels must lie in 0..9, got values from {labels.min()} to {labels.max()}"
-        )
+        raise ValueError(f"labels must lie in 0..9, got values from {labels.min()} to {labels.max()}")
     return np.eye(NUM_CLASSES)[labels]
 
 
@@ -151,9 +141,7 @@ def validation_split_sizes(num_samples: int, validation_split: float) -> tuple[i
         raise ValueError(f"validation_split must lie strictly between 0 and 1, got {validation_split!r}")
     num_train = int(math.floor(num_samples * (1.0 - validation_split)))
     if num_train == 0 or num_train == num_samples:
-        raise ValueError(
-            f"validation_split={validation_split} of {num_samples} examples leaves one part empty"
-        )
+        raise ValueError(f"validation_split={validation_split} of {num_samples} examples leaves one part empty")
     return num_train, num_samples - num_train
 
 

@@ -27,8 +27,15 @@ RESOURCES = Path(__file__).parent / "resources"
 #: @tensorflow/tfjs-backend-cpu, Apache-2.0), loaded in this order.
 TFJS = ("tfjs/tf-core.min.js", "tfjs/tf-backend-cpu.min.js")
 #: The layers the browser's forward pass runs, in order: the book's model, digitlib.simple_convnet.
-LAYOUT = (keras.layers.Conv2D, keras.layers.MaxPooling2D, keras.layers.Conv2D, keras.layers.MaxPooling2D,
-          keras.layers.Flatten, keras.layers.Dropout, keras.layers.Dense)
+LAYOUT = (
+    keras.layers.Conv2D,
+    keras.layers.MaxPooling2D,
+    keras.layers.Conv2D,
+    keras.layers.MaxPooling2D,
+    keras.layers.Flatten,
+    keras.layers.Dropout,
+    keras.layers.Dense,
+)
 #: The names the page gives the layers with weights.
 WEIGHTED = ("conv1", "conv2", "classifier")
 #: The pad's side in pixels and the pen's width: a digit drawn across most of the pad comes out
@@ -39,8 +46,10 @@ MAP_COLUMNS, MAP_GAP = 8, 2
 
 
 def _refuse(model, problem: str):
-    raise ValueError(f"DrawingPad runs the book's model (digitlib.simple_convnet) in the browser, "
-                     f"but {getattr(model, 'name', 'this model')!r} differs: {problem}")
+    raise ValueError(
+        f"DrawingPad runs the book's model (digitlib.simple_convnet) in the browser, "
+        f"but {getattr(model, 'name', 'this model')!r} differs: {problem}"
+    )
 
 
 def _check_layout(model) -> list:
@@ -54,8 +63,14 @@ def _check_layout(model) -> list:
     for layer in layers:
         config = layer.get_config()
         if isinstance(layer, keras.layers.Conv2D):
-            expected = {"strides": (1, 1), "padding": "valid", "dilation_rate": (1, 1), "activation": "relu",
-                        "use_bias": True, "groups": 1}
+            expected = {
+                "strides": (1, 1),
+                "padding": "valid",
+                "dilation_rate": (1, 1),
+                "activation": "relu",
+                "use_bias": True,
+                "groups": 1,
+            }
         elif isinstance(layer, keras.layers.MaxPooling2D):
             expected = {"pool_size": (2, 2), "strides": (2, 2), "padding": "valid"}
         elif isinstance(layer, keras.layers.Dense):
@@ -82,23 +97,37 @@ def model_spec(model) -> dict:
     weighted = _check_layout(model)
     colormap = np.round(255 * colormaps[CMAP](np.linspace(0, 1, 256))[:, :3]).astype(np.uint8)
     return {
-        "weights": {name: {"kernel": _array(layer.kernel), "bias": _array(layer.bias)}
-                    for name, layer in zip(WEIGHTED, weighted)},
-        "constants": {"frame": own_digits.FRAME, "box": own_digits.BOX, "centre": list(own_digits.CENTRE),
-                      "ink_threshold": own_digits.INK_THRESHOLD, "min_contrast": own_digits.MIN_CONTRAST,
-                      "max_ink_share": own_digits.MAX_INK_SHARE, "frame_side_share": own_digits.FRAME_SIDE_SHARE,
-                      "frame_min_side": own_digits.FRAME_MIN_SIDE,
-                      "luminance": own_digits.LUMINANCE.tolist(), "pen_width": PEN_WIDTH,
-                      "map_columns": MAP_COLUMNS, "map_gap": MAP_GAP},
+        "weights": {
+            name: {"kernel": _array(layer.kernel), "bias": _array(layer.bias)}
+            for name, layer in zip(WEIGHTED, weighted)
+        },
+        "constants": {
+            "frame": own_digits.FRAME,
+            "box": own_digits.BOX,
+            "centre": list(own_digits.CENTRE),
+            "ink_threshold": own_digits.INK_THRESHOLD,
+            "min_contrast": own_digits.MIN_CONTRAST,
+            "max_ink_share": own_digits.MAX_INK_SHARE,
+            "frame_side_share": own_digits.FRAME_SIDE_SHARE,
+            "frame_min_side": own_digits.FRAME_MIN_SIDE,
+            "luminance": own_digits.LUMINANCE.tolist(),
+            "pen_width": PEN_WIDTH,
+            "map_columns": MAP_COLUMNS,
+            "map_gap": MAP_GAP,
+        },
         "colormap": base64.b64encode(colormap.tobytes()).decode("ascii"),
     }
 
 
 def weights_from_spec(spec: dict) -> dict[str, dict[str, np.ndarray]]:
     """The arrays of a :func:`model_spec`, decoded: ``{layer: {"kernel": ..., "bias": ...}}``."""
-    return {name: {part: np.frombuffer(base64.b64decode(array["data"]), dtype="<f4").reshape(array["shape"])
-                   for part, array in layer.items()}
-            for name, layer in spec["weights"].items()}
+    return {
+        name: {
+            part: np.frombuffer(base64.b64decode(array["data"]), dtype="<f4").reshape(array["shape"])
+            for part, array in layer.items()
+        }
+        for name, layer in spec["weights"].items()
+    }
 
 
 def _script(text: str) -> str:
@@ -112,16 +141,25 @@ class DrawingPad:
 
     def __init__(self, model):
         spec = json.dumps(model_spec(model), separators=(",", ":")).replace("</", "<\\/")
-        zero, low, high = (f"rgb({r}, {g}, {b})" for r, g, b in
-                           np.round(255 * colormaps[CMAP]([0.0, 0.3, 0.8])[:, :3]).astype(int))
+        zero, low, high = (
+            f"rgb({r}, {g}, {b})" for r, g, b in np.round(255 * colormaps[CMAP]([0.0, 0.3, 0.8])[:, :3]).astype(int)
+        )
         _, map_height, map_width, channels = model.layers[0].output.shape
         rows = math.ceil(channels / MAP_COLUMNS)
         maps_width = MAP_COLUMNS * map_width + (MAP_COLUMNS - 1) * MAP_GAP
         maps_height = rows * map_height + (rows - 1) * MAP_GAP
         bars = "".join(
             f'<div class="rmd-bar"><span class="rmd-digit">{digit}</span><span class="rmd-track">'
-            f'<span class="rmd-fill"></span></span><span class="rmd-value"></span></div>' for digit in range(10))
-        style = (RESOURCES / "read_my_digit.css").read_text().replace("{low}", low).replace("{high}", high).replace("{zero}", zero)
+            f'<span class="rmd-fill"></span></span><span class="rmd-value"></span></div>'
+            for digit in range(10)
+        )
+        style = (
+            (RESOURCES / "read_my_digit.css")
+            .read_text()
+            .replace("{low}", low)
+            .replace("{high}", high)
+            .replace("{zero}", zero)
+        )
         scripts = [(RESOURCES / name).read_text() for name in (*TFJS, "read_my_digit.js")]
         self.html = f"""<div class="rmd">
 <style>{style}</style>

@@ -164,8 +164,10 @@ def modern_convnet(
     With ``filters=(32, 64)``, ``batch_norm=False``, ``augment=False`` and
     ``dense_units=0`` it is the book's :func:`simple_convnet` (34,826 parameters)."""
     filters = list(filters) if isinstance(filters, (list, tuple)) else filters
-    if not isinstance(filters, list) or not filters or not all(
-        isinstance(f, int) and not isinstance(f, bool) and f > 0 for f in filters
+    if (
+        not isinstance(filters, list)
+        or not filters
+        or not all(isinstance(f, int) and not isinstance(f, bool) and f > 0 for f in filters)
     ):
         raise ValueError(f"filters must be a non-empty list of positive ints, got {filters!r}")
     for name, flag in (("batch_norm", batch_norm), ("augment", augment)):
@@ -180,7 +182,9 @@ def modern_convnet(
     for _ in filters:  # each block: a 3x3 valid convolution, then halving
         side = (side - 2) // 2
     if side < 1:
-        raise ValueError(f"{len(filters)} blocks shrink a {shape[0]}x{shape[1]} input to nothing; use fewer filters entries")
+        raise ValueError(
+            f"{len(filters)} blocks shrink a {shape[0]}x{shape[1]} input to nothing; use fewer filters entries"
+        )
 
     def normalised(layer, name):
         if not batch_norm:

@@ -120,8 +120,7 @@ def conv2d(inputs, kernel, bias=None, strides=1, padding: str = "valid") -> np.n
     kernel = np.asarray(kernel, dtype=np.float32)
     if kernel.ndim != 4:
         raise ValueError(
-            "kernel must be 4-D (kernel_height, kernel_width, in_channels, out_channels), "
-            f"got shape {kernel.shape}"
+            f"kernel must be 4-D (kernel_height, kernel_width, in_channels, out_channels), got shape {kernel.shape}"
         )
     kh, kw, c_in, c_out = kernel.shape
     if 0 in kernel.shape:
@@ -260,8 +259,7 @@ def relative_change(features, reference) -> float:
     reference = np.asarray(reference, dtype=np.float64)
     if features.shape != reference.shape or features.ndim < 2:
         raise ValueError(
-            f"features and reference must be batches of the same shape, got {features.shape} "
-            f"and {reference.shape}"
+            f"features and reference must be batches of the same shape, got {features.shape} and {reference.shape}"
         )
     size = np.linalg.norm(reference.reshape(len(reference), -1), axis=1)
     if np.any(size == 0):

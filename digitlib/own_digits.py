@@ -118,9 +118,7 @@ def _pil_to_array(image) -> np.ndarray:
     image = ImageOps.exif_transpose(image)  # photos from phones: upright, as they were taken
     if image.mode == "1":
         image = image.convert("L")
-    elif image.mode in ("LA", "La", "PA", "RGBA", "RGBa") or (
-        image.mode == "P" and "transparency" in image.info
-    ):
+    elif image.mode in ("LA", "La", "PA", "RGBA", "RGBa") or (image.mode == "P" and "transparency" in image.info):
         image = image.convert("RGBA")
     elif image.mode not in ("L", "I", "F") and not image.mode.startswith("I;16"):
         image = image.convert("RGB")
@@ -237,7 +235,7 @@ def _specks(mask: np.ndarray) -> np.ndarray:
     for dr in (0, 1, 2):
         for dc in (0, 1, 2):
             if (dr, dc) != (1, 1):
-                neighbours += padded[dr:dr + height, dc:dc + width]
+                neighbours += padded[dr : dr + height, dc : dc + width]
     return mask & (neighbours < 2)
 
 
@@ -246,8 +244,11 @@ def check_one_digit(ink) -> None:
     digit on plain paper: it touches three or more edges of the image, covers more than
     :data:`MAX_INK_SHARE` of it, or runs along all four sides of its bounding box (a frame)."""
     inked = np.asarray(ink) > 0
-    edges = [name for name, line in (("top", inked[0]), ("bottom", inked[-1]), ("left", inked[:, 0]),
-                                     ("right", inked[:, -1])) if line.any()]
+    edges = [
+        name
+        for name, line in (("top", inked[0]), ("bottom", inked[-1]), ("left", inked[:, 0]), ("right", inked[:, -1]))
+        if line.any()
+    ]
     if len(edges) >= 3:
         raise ValueError(
             f"the ink touches the {', '.join(edges)} edges of the image, so it is not one digit on plain paper "
@@ -263,7 +264,7 @@ def check_one_digit(ink) -> None:
     rows, cols = np.flatnonzero(inked.any(axis=1)), np.flatnonzero(inked.any(axis=0))
     if rows.size == 0:
         return
-    box = inked[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    box = inked[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     short, long = sorted(box.shape)
     sides = (box[0].mean(), box[-1].mean(), box[:, 0].mean(), box[:, -1].mean())
     if short >= FRAME_MIN_SIDE and short >= long / 2 and min(sides) >= FRAME_SIDE_SHARE:
@@ -280,7 +281,7 @@ def crop_to_ink(ink) -> np.ndarray:
     cols = np.flatnonzero(ink.any(axis=0))
     if rows.size == 0:
         raise ValueError("the image is blank: it has no ink to crop to")
-    return ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    return ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
 
 
 def fit_in_box(cropped, box: int = BOX) -> np.ndarray:
@@ -326,7 +327,7 @@ def centre_in_frame(scaled, frame: int = FRAME, centre=CENTRE) -> np.ndarray:
     top = int(np.clip(np.floor(centre[0] - row + 0.5), 0, frame - height))
     left = int(np.clip(np.floor(centre[1] - col + 0.5), 0, frame - width))
     placed = np.zeros((frame, frame))
-    placed[top:top + height, left:left + width] = scaled
+    placed[top : top + height, left : left + width] = scaled
     return placed
 
 

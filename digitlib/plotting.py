@@ -9,8 +9,9 @@ from __future__ import annotations
 import math
 
 import matplotlib.pyplot as plt
-from matplotlib import colors as mcolors, ticker
 import numpy as np
+from matplotlib import colors as mcolors
+from matplotlib import ticker
 
 #: Perceptually uniform colormap for digits and heat maps.
 CMAP = "viridis"
@@ -30,14 +31,13 @@ def _new_figure(figsize):
     return plt.figure(figsize=(width, height), facecolor="white", layout="constrained")
 
 
-def _as_images(images) -> np.ndarray:
+def _gray_stack(images) -> np.ndarray:
+    """``images`` as a stack of gray images (N, H, W) for drawing, a channel axis of 1 dropped."""
     images = np.asarray(images)
     if images.ndim == 4 and images.shape[-1] == 1:
         images = images[..., 0]
     if images.ndim != 3 or images.shape[0] == 0:
-        raise ValueError(
-            f"images must be a non-empty stack of shape (N, H, W) or (N, H, W, 1), got {images.shape}"
-        )
+        raise ValueError(f"images must be a non-empty stack of shape (N, H, W) or (N, H, W, 1), got {images.shape}")
     return images
 
 
@@ -56,7 +56,7 @@ def plot_image_grid(images, titles=None, ncols: int = 5, title: str = "Images", 
     With ``shared_scale`` every panel uses the same colour range (with a colour bar), so
     values can be compared across panels, as for filters or feature maps.
     """
-    images = _as_images(images)
+    images = _gray_stack(images)
     n = len(images)
     titles = None if titles is None else [str(t) for t in _check_length(np.array(titles, dtype=object), n, "titles")]
     if not isinstance(ncols, int) or ncols < 1:
@@ -86,7 +86,7 @@ def plot_digit_grid(images, labels=None, predictions=None, ncols: int = 5, title
     With ``predictions`` and ``labels`` each panel reads "pred P / true T" and a wrong
     prediction is marked: its title and frame turn :data:`MISTAKE_COLOR` and gain a cross.
     """
-    images = _as_images(images)
+    images = _gray_stack(images)
     n = len(images)
     labels = _check_length(labels, n, "labels")
     predictions = _check_length(predictions, n, "predictions")
@@ -120,8 +120,9 @@ def plot_filters(kernel, title: str = "Filters", ncols: int = 8, in_channel: int
     if not 0 <= in_channel < kernel.shape[2]:
         raise ValueError(f"in_channel must lie in 0..{kernel.shape[2] - 1}, got {in_channel}")
     filters = np.moveaxis(kernel[:, :, in_channel, :], -1, 0)
-    return plot_image_grid(filters, [f"filter {i}" for i in range(len(filters))], ncols=ncols,
-                           title=title, shared_scale=True)
+    return plot_image_grid(
+        filters, [f"filter {i}" for i in range(len(filters))], ncols=ncols, title=title, shared_scale=True
+    )
 
 
 def plot_feature_maps(maps, title: str = "Feature maps", ncols: int = 8):
@@ -131,8 +132,13 @@ def plot_feature_maps(maps, title: str = "Feature maps", ncols: int = 8):
         maps = maps[0]
     if maps.ndim != 3:
         raise ValueError(f"maps must have shape (H, W, channels) for one image, got {maps.shape}")
-    return plot_image_grid(np.moveaxis(maps, -1, 0), [f"map {i}" for i in range(maps.shape[-1])],
-                           ncols=ncols, title=title, shared_scale=True)
+    return plot_image_grid(
+        np.moveaxis(maps, -1, 0),
+        [f"map {i}" for i in range(maps.shape[-1])],
+        ncols=ncols,
+        title=title,
+        shared_scale=True,
+    )
 
 
 def plot_lines(x, series: dict, xlabel: str, ylabel: str, title: str, logy: bool = False):
@@ -212,8 +218,15 @@ def plot_digit_pixels(image, title: str = "One digit as 28 × 28 numbers", value
     middle = (lo + hi) / 2
     for (row, col), value in np.ndenumerate(image):
         text = f"{value:.3g}" if np.issubdtype(image.dtype, np.floating) else str(value)
-        ax.text(col, row, text, ha="center", va="center", fontsize=6 if width > 12 else 10,
-                color="black" if value > middle else "white")
+        ax.text(
+            col,
+            row,
+            text,
+            ha="center",
+            va="center",
+            fontsize=6 if width > 12 else 10,
+            color="black" if value > middle else "white",
+        )
     ax.set_xlabel("column")
     ax.set_ylabel("row")
     ax.set_title(title)
@@ -243,11 +256,13 @@ def plot_class_counts(labels, title: str = "Images per digit", num_classes: int 
 
 
 def _history_dict(history) -> dict:
-    """The per-epoch metrics of a Keras ``History``, a :class:`digitlib.TrainingHistory`
+    """The per-epoch metrics of a Keras ``History``, a :class:`digitlib.training.TrainingHistory`
     or a plain ``{"loss": [...], ...}`` dict."""
     values = getattr(history, "history", history)
     if not isinstance(values, dict):
-        raise ValueError(f"history must be a training history or a dict of per-epoch lists, got {type(history).__name__}")
+        raise ValueError(
+            f"history must be a training history or a dict of per-epoch lists, got {type(history).__name__}"
+        )
     return values
 
 
@@ -330,14 +345,17 @@ def plot_prediction(image, probabilities, label=None, title: str | None = None):
     if wrong:
         colors[predicted] = MISTAKE_COLOR
     bars = bar_ax.bar(classes, probabilities, color=colors)
-    bar_ax.bar_label(bars, labels=[_percent(p) if c == predicted else "" for c, p in zip(classes, probabilities)],
-                     padding=2, fontsize=9)
+    bar_ax.bar_label(
+        bars,
+        labels=[_percent(p) if c == predicted else "" for c, p in zip(classes, probabilities)],
+        padding=2,
+        fontsize=9,
+    )
     bar_ax.set_xticks(classes)
     bar_ax.set_ylim(0, 1.12)
     bar_ax.set_xlabel("digit")
     bar_ax.set_ylabel("probability")
-    bar_ax.set_title(f"predicted {predicted}" + (" ✗" if wrong else ""),
-                     color=MISTAKE_COLOR if wrong else "black")
+    bar_ax.set_title(f"predicted {predicted}" + (" ✗" if wrong else ""), color=MISTAKE_COLOR if wrong else "black")
     bar_ax.grid(axis="y", alpha=0.3)
     fig.suptitle(title or "The model's probabilities for one image")
     return fig
@@ -366,8 +384,15 @@ def plot_confusion_matrix(matrix, title: str = "Confusion matrix", value_label: 
     shown = ax.imshow(np.ma.masked_equal(matrix, 0), cmap=CMAP, norm=norm)
     for (row, col), count in np.ndenumerate(matrix):
         if count:
-            ax.text(col, row, f"{count}", ha="center", va="center", fontsize=8,
-                    color="black" if norm(count) > 0.6 else "white")
+            ax.text(
+                col,
+                row,
+                f"{count}",
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="black" if norm(count) > 0.6 else "white",
+            )
     ax.set_xticks(np.arange(n))
     ax.set_yticks(np.arange(n))
     ax.set_xlabel("predicted digit")
@@ -401,8 +426,16 @@ def plot_confidence_histogram(confidence, correct, title: str = "How sure the mo
     for mask, name, color, hatch in [(correct, "right", right_color, None), (~correct, "wrong", wrong_color, "//")]:
         values = confidence[mask]
         if values.size:
-            ax.hist(values, bins=edges, weights=np.full(values.size, 1 / values.size), color=color,
-                    alpha=0.6, edgecolor=color, hatch=hatch, label=f"{name} ({values.size:,} images)")
+            ax.hist(
+                values,
+                bins=edges,
+                weights=np.full(values.size, 1 / values.size),
+                color=color,
+                alpha=0.6,
+                edgecolor=color,
+                hatch=hatch,
+                label=f"{name} ({values.size:,} images)",
+            )
     ax.set_xlabel("probability of the predicted digit")
     ax.set_ylabel("share of the group's images")
     ax.set_xlim(edges[0], 1.0)
@@ -419,7 +452,7 @@ def plot_mistakes(images, labels, probabilities, ncols: int = 5, title: str = "M
     "true T" above "P1 p1, P2 p2"; panels whose top guess is wrong are framed in
     :data:`MISTAKE_COLOR`.
     """
-    images = _as_images(images)
+    images = _gray_stack(images)
     n = len(images)
     labels = _check_length(labels, n, "labels")
     probabilities = np.asarray(probabilities, dtype=float)
@@ -430,8 +463,9 @@ def plot_mistakes(images, labels, probabilities, ncols: int = 5, title: str = "M
     if labels is None:
         raise ValueError("labels are needed to show the mistakes")
     top = np.argsort(-probabilities, axis=1, kind="stable")[:, :2]
-    titles = [f"true {t}\n{a}: {_percent(p[a])}, {b}: {_percent(p[b])}"
-              for t, (a, b), p in zip(labels, top, probabilities)]
+    titles = [
+        f"true {t}\n{a}: {_percent(p[a])}, {b}: {_percent(p[b])}" for t, (a, b), p in zip(labels, top, probabilities)
+    ]
     fig = plot_image_grid(images, titles, ncols=ncols, title=title)
     for ax, t, (a, _) in zip((ax for ax in fig.axes if ax.images), labels, top):
         if a != t:
@@ -597,8 +631,15 @@ def plot_kernel_fit(kernels: dict, losses, title: str = "Learning a kernel"):
         image = ax.imshow(kernel, cmap=CMAP, vmin=low, vmax=high)
         middle = (low + high) / 2
         for (row, col), value in np.ndenumerate(kernel):
-            ax.text(col, row, _weight_text(value), ha="center", va="center", fontsize=8,
-                    color="black" if value > middle else "white")
+            ax.text(
+                col,
+                row,
+                _weight_text(value),
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="black" if value > middle else "white",
+            )
         ax.set_xticks(range(kernel.shape[1]))
         ax.set_yticks(range(kernel.shape[0]))
         ax.set_xlabel("column")
@@ -643,22 +684,53 @@ def plot_backpropagation(stages, notes=None, title: str = "Backpropagation"):
     width, height, gap = 1.0, 0.7, 0.5
     centres = np.arange(n) * (width + gap)
     for x, name in zip(centres, stages):
-        ax.add_patch(plt.Rectangle((x - width / 2, -height / 2), width, height, facecolor=fill, alpha=0.45,
-                                   edgecolor="black", linewidth=1.2))
+        ax.add_patch(
+            plt.Rectangle(
+                (x - width / 2, -height / 2),
+                width,
+                height,
+                facecolor=fill,
+                alpha=0.45,
+                edgecolor="black",
+                linewidth=1.2,
+            )
+        )
         ax.text(x, 0, name, ha="center", va="center", fontsize=10)
     for left, right in zip(centres[:-1], centres[1:]):
-        ax.annotate("", xy=(right - width / 2, 0.2), xytext=(left + width / 2, 0.2),
-                    arrowprops={"arrowstyle": "-|>", "color": forward, "linewidth": 2})
-        ax.annotate("", xy=(left + width / 2, -0.2), xytext=(right - width / 2, -0.2),
-                    arrowprops={"arrowstyle": "-|>", "color": backward, "linewidth": 2, "linestyle": "--"})
+        ax.annotate(
+            "",
+            xy=(right - width / 2, 0.2),
+            xytext=(left + width / 2, 0.2),
+            arrowprops={"arrowstyle": "-|>", "color": forward, "linewidth": 2},
+        )
+        ax.annotate(
+            "",
+            xy=(left + width / 2, -0.2),
+            xytext=(right - width / 2, -0.2),
+            arrowprops={"arrowstyle": "-|>", "color": backward, "linewidth": 2, "linestyle": "--"},
+        )
     for x, note in zip(centres[1:], notes):
         ax.text(x, -height / 2 - 0.08, note, ha="center", va="top", fontsize=8)
     span = (centres[0] - width / 2, centres[-1] + width / 2)
-    ax.annotate("forward pass: values", xy=(span[1], 0.7), xytext=(span[0], 0.7), va="center",
-                fontsize=10, color=forward, arrowprops={"arrowstyle": "-|>", "color": forward, "linewidth": 1.5})
-    ax.annotate("backward pass: gradients of the loss", xy=(span[0], -1.2), xytext=(span[1], -1.2),
-                va="center", ha="right", fontsize=10, color=backward,
-                arrowprops={"arrowstyle": "-|>", "color": backward, "linewidth": 1.5, "linestyle": "--"})
+    ax.annotate(
+        "forward pass: values",
+        xy=(span[1], 0.7),
+        xytext=(span[0], 0.7),
+        va="center",
+        fontsize=10,
+        color=forward,
+        arrowprops={"arrowstyle": "-|>", "color": forward, "linewidth": 1.5},
+    )
+    ax.annotate(
+        "backward pass: gradients of the loss",
+        xy=(span[0], -1.2),
+        xytext=(span[1], -1.2),
+        va="center",
+        ha="right",
+        fontsize=10,
+        color=backward,
+        arrowprops={"arrowstyle": "-|>", "color": backward, "linewidth": 1.5, "linestyle": "--"},
+    )
     ax.set_xlim(span[0] - 0.2, span[1] + 0.2)
     ax.set_ylim(-1.4, 0.95)
     ax.set_aspect("equal")
@@ -697,10 +769,18 @@ def _cuboid(ax, x, y, side_w, side_h, depth, color, linewidth=1.0, zorder=2):
     receding ``depth`` up and to the right; returns the front face."""
     edge = {"edgecolor": "black", "linewidth": linewidth, "zorder": zorder}
     if depth > 0:
-        top = [(x, y + side_h), (x + depth, y + side_h + depth), (x + side_w + depth, y + side_h + depth),
-               (x + side_w, y + side_h)]
-        right = [(x + side_w, y), (x + side_w + depth, y + depth), (x + side_w + depth, y + side_h + depth),
-                 (x + side_w, y + side_h)]
+        top = [
+            (x, y + side_h),
+            (x + depth, y + side_h + depth),
+            (x + side_w + depth, y + side_h + depth),
+            (x + side_w, y + side_h),
+        ]
+        right = [
+            (x + side_w, y),
+            (x + side_w + depth, y + depth),
+            (x + side_w + depth, y + side_h + depth),
+            (x + side_w, y + side_h),
+        ]
         ax.add_patch(plt.Polygon(top, facecolor=_lighter(color, 0.45), **edge))
         ax.add_patch(plt.Polygon(right, facecolor=_lighter(color, 0.2), **edge))
     front = plt.Rectangle((x, y), side_w, side_h, facecolor=color, **edge)
@@ -716,8 +796,11 @@ def _model_stages(model) -> list:
         raise ValueError(f"model must be a Keras model, got {type(model).__name__}")
     try:
         stages = [("input", tuple(model.inputs[0].shape[1:]))]
-        stages += [(layer.name, tuple(layer.output.shape[1:])) for layer in model.layers
-                   if not isinstance(layer, keras.layers.InputLayer)]
+        stages += [
+            (layer.name, tuple(layer.output.shape[1:]))
+            for layer in model.layers
+            if not isinstance(layer, keras.layers.InputLayer)
+        ]
     except (AttributeError, TypeError, ValueError):
         raise ValueError(f"model {model.name!r} has no shapes yet: build it with a keras.Input") from None
     return stages
@@ -737,8 +820,11 @@ def plot_model_pipeline(model, title: str | None = None, max_columns: int = 8):
         raise ValueError(f"max_columns must be an int of at least 2, got {max_columns!r}")
     n = len(stages)
     shapes = [_shape_text(shape, sep="×") for _, shape in stages]  # compact, so 8 layers fit a page's width
-    column = max(0.75, *(_text_width(name, 9, "bold") + 0.1 for name, _ in stages),
-                 *(_text_width(shape, 9) + 0.1 for shape in shapes))  # inches
+    column = max(
+        0.75,
+        *(_text_width(name, 9, "bold") + 0.1 for name, _ in stages),
+        *(_text_width(shape, 9) + 0.1 for shape in shapes),
+    )  # inches
     rows = math.ceil(n / min(max_columns, max(2, int(7.3 // column))))
     ncols = math.ceil(n / rows)
     pitch, row_height = 1.25, 1.65
@@ -760,8 +846,9 @@ def plot_model_pipeline(model, title: str | None = None, max_columns: int = 8):
             face_h, face_w = 0.2 + 0.12 * math.log10(max(2, math.prod(shape))), 0.12
             depth = 0.0
         left = x - (face_w + depth) / 2
-        _cuboid(ax, left, y - face_h / 2 - depth / 2, face_w, face_h, depth,
-                maps_color if len(shape) == 3 else vector_color)
+        _cuboid(
+            ax, left, y - face_h / 2 - depth / 2, face_w, face_h, depth, maps_color if len(shape) == 3 else vector_color
+        )
         extents.append((left, left + face_w + depth, y))
         ax.text(x, y - 0.55, name, ha="center", va="top", fontsize=9, fontweight="bold")
         ax.text(x, y - 0.78, shapes[i], ha="center", va="top", fontsize=9)
@@ -816,8 +903,10 @@ def plot_sliding_window(image, kernel_size: int = 3, positions=None, title: str 
         raise ValueError(f"image must be 2-D (H, W) or (H, W, 1), got shape {image.shape}")
     height, width = image.shape
     if isinstance(kernel_size, bool) or not isinstance(kernel_size, int) or not 1 <= kernel_size <= min(height, width):
-        raise ValueError(f"kernel_size must be an int from 1 to {min(height, width)} for a {height} × {width} "
-                         f"input, got {kernel_size!r}")
+        raise ValueError(
+            f"kernel_size must be an int from 1 to {min(height, width)} for a {height} × {width} "
+            f"input, got {kernel_size!r}"
+        )
     out_h, out_w = height - kernel_size + 1, width - kernel_size + 1
     if positions is None:
         positions = dict.fromkeys([(0, 0), (0, min(1, out_w - 1)), (out_h - 1, out_w - 1)])
@@ -828,8 +917,10 @@ def plot_sliding_window(image, kernel_size: int = 3, positions=None, title: str 
         if len(p) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in p):
             raise ValueError(f"each position must be a (row, column) pair of ints, got {p!r}")
         if not (0 <= p[0] < out_h and 0 <= p[1] < out_w):
-            raise ValueError(f"a {kernel_size} × {kernel_size} window at {p} reaches outside the {height} × {width} "
-                             f"input; rows run 0..{out_h - 1} and columns 0..{out_w - 1}")
+            raise ValueError(
+                f"a {kernel_size} × {kernel_size} window at {p} reaches outside the {height} × {width} "
+                f"input; rows run 0..{out_h - 1} and columns 0..{out_w - 1}"
+            )
     cell = min(0.42, 6.0 / (width + out_w + 1))
     fig = _new_figure((cell * (width + out_w) + 1.6, cell * height + 1.4))
     in_ax, out_ax = fig.subplots(1, 2, width_ratios=[width, out_w])
@@ -845,15 +936,34 @@ def plot_sliding_window(image, kernel_size: int = 3, positions=None, title: str 
     for number, ((row, col), color) in enumerate(zip(positions, colors), start=1):
         inset = 0.06 * (number - 1) % 0.3  # overlapping windows stay apart
         style = _LINE_STYLES[(number - 1) % len(_LINE_STYLES)]
-        in_ax.add_patch(plt.Rectangle((col - 0.5 + inset, row - 0.5 + inset), kernel_size - 2 * inset,
-                                      kernel_size - 2 * inset, fill=False, edgecolor=color, linewidth=3,
-                                      linestyle=style, zorder=3))
-        in_ax.text(col - 0.5 + inset, row - 0.5 + inset, str(number), ha="center", va="center",  # on the corner
-                   fontsize=9, fontweight="bold", color="white",
-                   bbox={"boxstyle": "square,pad=0.1", "facecolor": color, "edgecolor": "none"}, zorder=4)
+        in_ax.add_patch(
+            plt.Rectangle(
+                (col - 0.5 + inset, row - 0.5 + inset),
+                kernel_size - 2 * inset,
+                kernel_size - 2 * inset,
+                fill=False,
+                edgecolor=color,
+                linewidth=3,
+                linestyle=style,
+                zorder=3,
+            )
+        )
+        in_ax.text(
+            col - 0.5 + inset,
+            row - 0.5 + inset,
+            str(number),
+            ha="center",
+            va="center",  # on the corner
+            fontsize=9,
+            fontweight="bold",
+            color="white",
+            bbox={"boxstyle": "square,pad=0.1", "facecolor": color, "edgecolor": "none"},
+            zorder=4,
+        )
         out_ax.add_patch(plt.Rectangle((col - 0.5, row - 0.5), 1, 1, facecolor=color, edgecolor="black", zorder=2))
-        out_ax.text(col, row, str(number), ha="center", va="center", fontsize=10, fontweight="bold",
-                    color="white", zorder=3)
+        out_ax.text(
+            col, row, str(number), ha="center", va="center", fontsize=10, fontweight="bold", color="white", zorder=3
+        )
     _integer_ticks(in_ax, height, width)
     _integer_ticks(out_ax, out_h, out_w)
     in_ax.set_title(f"input {height} × {width}, window {kernel_size} × {kernel_size}", fontsize=10)
@@ -869,22 +979,38 @@ def _stack(ax, x, y, side, count, depth, color, drawn_max=8):
     drawn = min(count, drawn_max)
     step = depth / (drawn - 1) if drawn > 1 else 0.0
     for i in range(drawn - 1, -1, -1):  # the back map first, so the front one covers it
-        front = plt.Rectangle((x + i * step, y + i * step), side, side, facecolor=_lighter(color, 0.35 * (i > 0)),
-                              edgecolor="black", linewidth=1.0, zorder=2)
+        front = plt.Rectangle(
+            (x + i * step, y + i * step),
+            side,
+            side,
+            facecolor=_lighter(color, 0.35 * (i > 0)),
+            edgecolor="black",
+            linewidth=1.0,
+            zorder=2,
+        )
         ax.add_patch(front)
     return front
 
 
-def plot_channels_volume(in_channels: int, out_channels: int, kernel_size: int, input_side: int,
-                         title: str = "A convolution layer, channels and all"):
+def plot_channels_volume(
+    in_channels: int,
+    out_channels: int,
+    kernel_size: int,
+    input_side: int,
+    title: str = "A convolution layer, channels and all",
+):
     """A convolution layer (valid padding, stride 1) as volumes: the stack of input maps
     (``input_side`` × ``input_side`` × ``in_channels``), one filter, a ``kernel_size`` ×
     ``kernel_size`` × ``in_channels`` block as deep as the input, and the stack of
     ``out_channels`` output maps, one per filter; labels give the shapes and the layer's
     parameter count, kernel_size² × in_channels × out_channels weights + out_channels biases.
     """
-    values = {"in_channels": in_channels, "out_channels": out_channels, "kernel_size": kernel_size,
-              "input_side": input_side}
+    values = {
+        "in_channels": in_channels,
+        "out_channels": out_channels,
+        "kernel_size": kernel_size,
+        "input_side": input_side,
+    }
     for name, value in values.items():
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{name} must be a positive int, got {value!r}")
@@ -913,11 +1039,21 @@ def plot_channels_volume(in_channels: int, out_channels: int, kernel_size: int, 
     _stack(ax, out_x, out_y, side_out, out_channels, out_depth, out_color)
     # the filter's footprint on the input and the one number it makes there
     patch = kernel_size * scale
-    ax.add_patch(plt.Rectangle((in_x, side_in - patch), patch, patch, fill=False, edgecolor="black",
-                               linewidth=2, zorder=3))
+    ax.add_patch(
+        plt.Rectangle((in_x, side_in - patch), patch, patch, fill=False, edgecolor="black", linewidth=2, zorder=3)
+    )
     dot = max(scale, 0.06)
-    ax.add_patch(plt.Rectangle((out_x, out_y + side_out - dot), dot, dot, facecolor=filter_color,
-                               edgecolor="black", linewidth=1.5, zorder=3))
+    ax.add_patch(
+        plt.Rectangle(
+            (out_x, out_y + side_out - dot),
+            dot,
+            dot,
+            facecolor=filter_color,
+            edgecolor="black",
+            linewidth=1.5,
+            zorder=3,
+        )
+    )
     link = {"color": "0.3", "linewidth": 1, "linestyle": "--", "zorder": 1}
     ax.plot([in_x + patch, filter_x], [side_in, filter_y + filter_side], **link)
     ax.plot([in_x + patch, filter_x], [side_in - patch, filter_y], **link)
@@ -925,22 +1061,44 @@ def plot_channels_volume(in_channels: int, out_channels: int, kernel_size: int, 
     ax.plot([filter_x + filter_side, out_x], [filter_y, out_y + side_out - dot], **link)
     s = "" if in_channels == 1 else "s"
     labels = [
-        (in_x + (side_in + in_depth) / 2, f"input: {in_channels} map{s}",
-         f"{input_side} × {input_side} × {in_channels}"),
-        (filter_x + (filter_side + in_depth) / 2, f"one filter (of {out_channels})",
-         f"{kernel_size} × {kernel_size} × {in_channels}"),
-        (out_x + (side_out + out_depth) / 2, f"output: {out_channels} map{'' if out_channels == 1 else 's'}",
-         f"{out_side} × {out_side} × {out_channels}"),
+        (
+            in_x + (side_in + in_depth) / 2,
+            f"input: {in_channels} map{s}",
+            f"{input_side} × {input_side} × {in_channels}",
+        ),
+        (
+            filter_x + (filter_side + in_depth) / 2,
+            f"one filter (of {out_channels})",
+            f"{kernel_size} × {kernel_size} × {in_channels}",
+        ),
+        (
+            out_x + (side_out + out_depth) / 2,
+            f"output: {out_channels} map{'' if out_channels == 1 else 's'}",
+            f"{out_side} × {out_side} × {out_channels}",
+        ),
     ]
     for x, name, shape in labels:
         ax.text(x, -0.2, name, ha="center", va="top", fontsize=10, fontweight="bold")
         ax.text(x, -0.5, shape, ha="center", va="top", fontsize=10)
-    ax.text(filter_x + (filter_side + in_depth) / 2, side_in + max(in_depth, out_depth) + 0.15,
-            f"each filter is as deep as the input: {in_channels} channel{s}", ha="center", va="bottom", fontsize=9)
+    ax.text(
+        filter_x + (filter_side + in_depth) / 2,
+        side_in + max(in_depth, out_depth) + 0.15,
+        f"each filter is as deep as the input: {in_channels} channel{s}",
+        ha="center",
+        va="bottom",
+        fontsize=9,
+    )
     right = out_x + side_out + out_depth
-    ax.text(right / 2, -1.0, f"parameters: {kernel_size} × {kernel_size} × {in_channels} × {out_channels} weights"
-            f" + {out_channels} biases = {weights + out_channels:,}", ha="center", va="top", fontsize=10,
-            bbox={"boxstyle": "round,pad=0.3", "facecolor": _lighter(in_color, 0.85), "edgecolor": "0.5"})
+    ax.text(
+        right / 2,
+        -1.0,
+        f"parameters: {kernel_size} × {kernel_size} × {in_channels} × {out_channels} weights"
+        f" + {out_channels} biases = {weights + out_channels:,}",
+        ha="center",
+        va="top",
+        fontsize=10,
+        bbox={"boxstyle": "round,pad=0.3", "facecolor": _lighter(in_color, 0.85), "edgecolor": "0.5"},
+    )
     ax.set_xlim(-0.2, right + 0.2)
     ax.set_ylim(-1.55, side_in + max(in_depth, out_depth) + 0.55)
     ax.set_aspect("equal")
@@ -985,8 +1143,10 @@ def _receptive_fields(model) -> dict:
         elif len(out_shape) != 3 or isinstance(layer, keras.Model):
             break  # Flatten, Dense, global pooling: the grid ends here
         else:
-            raise ValueError(f"layer {layer.name!r} ({type(layer).__name__}) changes the grid in a way "
-                             "receptive fields are not worked out for")
+            raise ValueError(
+                f"layer {layer.name!r} ({type(layer).__name__}) changes the grid in a way "
+                "receptive fields are not worked out for"
+            )
         padding = 0
         if layer.padding == "same":  # as TensorFlow pads: the odd pixel goes at the end
             side = int(in_shape[0])
@@ -1004,9 +1164,11 @@ def _field_of(model, layer_name: str):
     if layer_name not in names:
         raise ValueError(f"model {model.name!r} has no layer {layer_name!r}; its layers are {names}")
     if layer_name not in fields:
-        raise ValueError(f"layer {layer_name!r} is not on the grid of pixels (it comes at or after a Flatten "
-                         f"or Dense layer), so no single patch of the input feeds one of its units; "
-                         f"the layers on the grid are {list(fields)}")
+        raise ValueError(
+            f"layer {layer_name!r} is not on the grid of pixels (it comes at or after a Flatten "
+            f"or Dense layer), so no single patch of the input feeds one of its units; "
+            f"the layers on the grid are {list(fields)}"
+        )
     return fields[layer_name]
 
 
@@ -1037,8 +1199,7 @@ def plot_receptive_field(image, model, layer_name: str, unit=None, title: str | 
         image = image[..., 0]
     expected = tuple(int(d) for d in model.inputs[0].shape[1:3])
     if image.shape != expected:
-        raise ValueError(f"image must be {expected[0]} × {expected[1]} like the model's input, "
-                         f"got shape {image.shape}")
+        raise ValueError(f"image must be {expected[0]} × {expected[1]} like the model's input, got shape {image.shape}")
     out_h, out_w = int(grid[0]), int(grid[1])
     unit = (out_h // 2, out_w // 2) if unit is None else tuple(unit)
     if len(unit) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in unit):
@@ -1055,24 +1216,47 @@ def plot_receptive_field(image, model, layer_name: str, unit=None, title: str | 
     in_ax.imshow(image, cmap=CMAP)
     highlight = plt.get_cmap(CMAP)(0.9)
     for color, width in (("black", 5), ("white", 2.5)):  # a white line edged in black shows on any pixel
-        in_ax.add_patch(plt.Rectangle((left - 0.5, top - 0.5), right - left + 1, bottom - top + 1, fill=False,
-                                      edgecolor=color, linewidth=width, zorder=3))
+        in_ax.add_patch(
+            plt.Rectangle(
+                (left - 0.5, top - 0.5),
+                right - left + 1,
+                bottom - top + 1,
+                fill=False,
+                edgecolor=color,
+                linewidth=width,
+                zorder=3,
+            )
+        )
     in_ax.set_xlim(-0.5, expected[1] - 0.5)
     in_ax.set_ylim(expected[0] - 0.5, -0.5)
     _integer_ticks(in_ax, *expected)
-    in_ax.set_title(f"input {expected[0]} × {expected[1]}: rows {top}–{bottom}, columns {left}–{right}"
-                    f"{' and padding' if padded else ''}\nthe field: {size} × {size} pixels; "
-                    f"neighbours' fields {jump} pixel{'s' * (jump != 1)} apart", fontsize=10)
+    in_ax.set_title(
+        f"input {expected[0]} × {expected[1]}: rows {top}–{bottom}, columns {left}–{right}"
+        f"{' and padding' if padded else ''}\nthe field: {size} × {size} pixels; "
+        f"neighbours' fields {jump} pixel{'s' * (jump != 1)} apart",
+        fontsize=10,
+    )
     _grid_lines(grid_ax, out_h, out_w)
-    grid_ax.add_patch(plt.Rectangle((unit[1] - 0.5, unit[0] - 0.5), 1, 1, facecolor=highlight, edgecolor="black",
-                                    linewidth=1.5, zorder=2))
+    grid_ax.add_patch(
+        plt.Rectangle(
+            (unit[1] - 0.5, unit[0] - 0.5), 1, 1, facecolor=highlight, edgecolor="black", linewidth=1.5, zorder=2
+        )
+    )
     _integer_ticks(grid_ax, out_h, out_w)
     grid_ax.set_title(f"{layer_name}: {_shape_text(grid)}\nunit (row {unit[0]}, column {unit[1]})", fontsize=10)
     from matplotlib.patches import ConnectionPatch
 
     for corner_y, cell_y in ((top - 0.5, unit[0] - 0.5), (bottom + 0.5, unit[0] + 0.5)):
-        fig.add_artist(ConnectionPatch(xyA=(right + 0.5, corner_y), coordsA=in_ax.transData,
-                                       xyB=(unit[1] - 0.5, cell_y), coordsB=grid_ax.transData,
-                                       color="0.35", linestyle="--", linewidth=1))
+        fig.add_artist(
+            ConnectionPatch(
+                xyA=(right + 0.5, corner_y),
+                coordsA=in_ax.transData,
+                xyB=(unit[1] - 0.5, cell_y),
+                coordsB=grid_ax.transData,
+                color="0.35",
+                linestyle="--",
+                linewidth=1,
+            )
+        )
     fig.suptitle(title or f"What one unit of {layer_name} sees")
     return fig

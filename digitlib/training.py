@@ -63,12 +63,16 @@ class StopAtAccuracy(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if self.monitor not in (logs or {}):
-            raise ValueError(f"StopAtAccuracy: the training logs have no {self.monitor!r}; they have {sorted(logs or {})}")
+            raise ValueError(
+                f"StopAtAccuracy: the training logs have no {self.monitor!r}; they have {sorted(logs or {})}"
+            )
         if logs[self.monitor] >= self.target:
             self.stopped_epoch = epoch + 1
             self.model.stop_training = True
-            print(f"Stopping: {self.monitor} {logs[self.monitor]:.4f} reached the target "
-                  f"{self.target} after epoch {epoch + 1}.")
+            print(
+                f"Stopping: {self.monitor} {logs[self.monitor]:.4f} reached the target "
+                f"{self.target} after epoch {epoch + 1}."
+            )
 
 
 class EpochLog(keras.callbacks.Callback):
@@ -172,8 +176,10 @@ class Recipe:
         if not isinstance(self.validation_split, float) or not 0 <= self.validation_split < 1:
             raise ValueError(f"validation_split must be a float in [0, 1), got {self.validation_split!r}")
         if self.validation_split == 0 and self.callbacks:
-            raise ValueError("callbacks watch the validation metrics, and validation_split=0.0 "
-                             f"holds out no validation part; drop {sorted(self.callbacks)}")
+            raise ValueError(
+                "callbacks watch the validation metrics, and validation_split=0.0 "
+                f"holds out no validation part; drop {sorted(self.callbacks)}"
+            )
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**32:
             raise ValueError(f"seed must be an int in 0..2**32-1, got {self.seed!r}")
         for name, module in (("optimizer", keras.optimizers), ("loss", keras.losses)):
@@ -234,9 +240,13 @@ def _without_docstrings(node: ast.AST) -> ast.AST:
     node = ast.parse(ast.unparse(node)).body[0]  # a copy
     for inner in ast.walk(node):
         body = getattr(inner, "body", None)
-        if (isinstance(inner, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and body
-                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
-                and isinstance(body[0].value.value, str)):
+        if (
+            isinstance(inner, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+            and body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
+        ):
             inner.body = body[1:] or [ast.Pass()]
     return node
 
@@ -276,8 +286,12 @@ def _references(definition: ast.AST) -> list[ast.AST]:
             local.add(node.id)
     if isinstance(definition, (ast.Assign, ast.AnnAssign)):
         local = set()  # a module-level assignment's targets are the definition itself
-    return [node for node in ast.walk(definition) if id(node) not in annotations
-            and (isinstance(node, ast.Attribute) or (isinstance(node, ast.Name) and node.id not in local))]
+    return [
+        node
+        for node in ast.walk(definition)
+        if id(node) not in annotations
+        and (isinstance(node, ast.Attribute) or (isinstance(node, ast.Name) and node.id not in local))
+    ]
 
 
 @functools.cache
@@ -308,8 +322,12 @@ def _code_digest(recipe: Recipe, source=_module_source) -> str:
                     start.append((module, node.id))
                 elif node.id in imported and imported[node.id][1] is not None:
                     start.append(imported[node.id])
-            elif (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
-                  and imported.get(node.value.id, (None, ""))[1] is None and node.value.id in imported):
+            elif (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and imported.get(node.value.id, (None, ""))[1] is None
+                and node.value.id in imported
+            ):
                 start.append((imported[node.value.id][0], node.attr))
     return hashlib.sha256("\n".join(sorted(parts)).encode()).hexdigest()
 
@@ -435,6 +453,7 @@ def _save_entry(entry: Path, model, history: TrainingHistory) -> None:
 
 def _remove(path: Path) -> None:
     """Remove a file, a link or a folder; what another process removed first is no error."""
+
     def gone_already(function, name, error):
         if not isinstance(error if isinstance(error, BaseException) else error[1], FileNotFoundError):
             raise error if isinstance(error, BaseException) else error[1]
@@ -463,7 +482,10 @@ def _load_entry(entry: Path, recipe: Recipe):
         raise
     except Exception as error:  # missing file, bad JSON, a .keras file Keras cannot read
         raise ValueError(f"{type(error).__name__}: {error}") from None
-    if manifest.get("recipe") != json.loads(json.dumps(recipe.to_dict())) or history.key != entry.name.rsplit("-", 1)[-1]:
+    if (
+        manifest.get("recipe") != json.loads(json.dumps(recipe.to_dict()))
+        or history.key != entry.name.rsplit("-", 1)[-1]
+    ):
         raise ValueError("it was written for another recipe")
     return model, history
 
@@ -515,7 +537,10 @@ def train(recipe: Recipe | None = None, *, verbose: int = 2, use_cache: bool = T
         except OSError as error:
             unwritable = f"{type(error).__name__}: {error}"
     if use_cache and unwritable is not None:
-        warnings.warn(f"the trained model is not kept in the cache ({unwritable}); it is returned all the same, "
-                      "and the next run of this recipe trains it again", stacklevel=2)
+        warnings.warn(
+            f"the trained model is not kept in the cache ({unwritable}); it is returned all the same, "
+            "and the next run of this recipe trains it again",
+            stacklevel=2,
+        )
     set_seed(recipe.seed)
     return model, history

@@ -26,6 +26,17 @@ GLUE_MIME = "application/papermill.record/text/plain"
 GLUE_REFERENCE = re.compile(r"\{glue(?::\w+)?\}`([^`:]+)|```\{glue(?::\w+)?\}\s+(\S+)")
 
 
+# The test tiers, by file: `pytest -m unit` runs digitlib's tests in a minute or two, `-m chapters`
+# executes every chapter, `-m book` builds the book and tries it in a browser and in Colab's
+# versions; `pytest` runs them all.
+TIERS = {"test_chapters.py": "chapters", "test_book.py": "book", "test_browser.py": "book", "test_colab.py": "book"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        item.add_marker(TIERS.get(item.path.name, "unit"))
+
+
 def book_config() -> dict:
     return yaml.safe_load((ROOT / "_config.yml").read_text())
 
@@ -133,9 +144,20 @@ def built_book(tmp_path_factory):
         source = _quick_book(tmp_path_factory.mktemp("quick") / "book")
         env["DIGITLIB_CACHE"] = str(tmp_path_factory.mktemp("quick-models"))
     result = subprocess.run(
-        [str(Path(sys.executable).with_name("jupyter-book")), "build", str(source), "--path-output", str(output),
-         "-W", "-n", "--keep-going"],
-        capture_output=True, text=True, timeout=4 * 3600, env=env,
+        [
+            str(Path(sys.executable).with_name("jupyter-book")),
+            "build",
+            str(source),
+            "--path-output",
+            str(output),
+            "-W",
+            "-n",
+            "--keep-going",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=4 * 3600,
+        env=env,
     )
     assert result.returncode == 0, (result.stdout[-6000:], result.stderr[-6000:])
     return output / "_build" / "html", result

@@ -24,10 +24,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import BUILD_MODE, ROOT, book_config, code_cells, read_notebook, toc_chapters
 from papermill.iorw import load_notebook_node
 from papermill.parameterize import parameterize_notebook
-
-from conftest import BUILD_MODE, ROOT, book_config, code_cells, read_notebook, toc_chapters
 from test_chapters import exercises
 
 
@@ -62,8 +61,11 @@ def test_landing_page_and_a_page_per_chapter(built_book):
 def test_chapter_page_has_its_figures_and_no_errors(built_book, chapter):
     html, _ = built_book
     page = _page(html, chapter)
-    alts = [c.metadata["mystnb"]["image"]["alt"] for c in code_cells(read_notebook(chapter))
-            if "image" in c.metadata.get("mystnb", {})]
+    alts = [
+        c.metadata["mystnb"]["image"]["alt"]
+        for c in code_cells(read_notebook(chapter))
+        if "image" in c.metadata.get("mystnb", {})
+    ]
     images = re.findall(r'<img alt="([^"]*)" src="\.\./_images/([^"]+)"', page)
     assert len(images) >= len(alts)
     assert alts or chapter not in toc_chapters("Chapters"), "a chapter without a figure"
@@ -88,8 +90,9 @@ def test_exercises_show_with_their_solutions_folded(built_book, chapter):
 def test_citations_link_to_the_references_page(built_book):
     html, _ = built_book
     references = (html / "chapters" / "references.html").read_text()
-    cited = {key for chapter in toc_chapters()
-             for key in re.findall(r"\{cite(?::[pt])?\}`([^`]+)`", chapter.read_text())}
+    cited = {
+        key for chapter in toc_chapters() for key in re.findall(r"\{cite(?::[pt])?\}`([^`]+)`", chapter.read_text())
+    }
     assert cited, "no chapter cites a reference"
     for chapter in toc_chapters():
         if "{cite" in chapter.read_text():
@@ -162,7 +165,8 @@ def test_the_beyond_chapter_compares_with_the_training_chapters_model(built_book
     the cache, not a model of its own ablation (which trains on fewer images)."""
     html, _ = built_book
     assert _glued(html, "09_beyond_99_5", "book_test_pct") == pytest.approx(
-        100 * _glued(html, "05_training", "test_accuracy"))
+        100 * _glued(html, "05_training", "test_accuracy")
+    )
 
 
 def test_the_beyond_chapter_reaches_its_target_with_one_model(built_book):
@@ -179,7 +183,7 @@ def test_the_beyond_chapter_reaches_its_target_with_one_model(built_book):
 def test_the_architecture_chapter_compares_all_six_networks(built_book):
     html, _ = built_book
     page = _page(html, ROOT / "chapters" / "08_architectures.ipynb")
-    table = page[page.index("<table"):page.index("</table>")]
+    table = page[page.index("<table") : page.index("</table>")]
     for name in ("mlp", "lenet5", "simple_convnet", "three_block_convnet", "wide_head_convnet", "big_5x5_convnet"):
         assert f">{name}<" in table, name
 
@@ -201,7 +205,10 @@ def test_a_contradicted_claim_fails_the_build(tmp_path):
     env = {key: value for key, value in os.environ.items() if key != "DIGITLIB_CHECKS"}  # as a plain build
     result = subprocess.run(
         [str(Path(sys.executable).with_name("jupyter-book")), "build", str(book), "-W", "-n", "--keep-going"],
-        capture_output=True, text=True, timeout=1800, env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        env=env,
     )
     assert result.returncode != 0
     report = (book / "_build" / "html" / "reports" / "chapters" / f"{chapter.stem}.err.log").read_text()

@@ -29,13 +29,19 @@ from pathlib import Path
 from urllib.parse import urldefrag, urljoin, urlparse
 
 import pytest
-
 from conftest import ROOT, book_config, toc_files
 
 CHROMIUM = os.environ.get("DIGITLIB_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 # As Debian's Chromium needs it here: no sandbox as root, and no calls home on a closed network.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
 PAGES = ["intro", *toc_files()]
 # Output wraps at the column, but a printed line longer than this is a wall of text wrapped
@@ -54,8 +60,10 @@ def chromium():
     except ImportError:
         sync_playwright = None
     if not (CHROMIUM and Path(CHROMIUM).exists() and sync_playwright):
-        message = ("no Chromium for the browser tests: install Debian's `chromium` (apt-get install chromium) or set "
-                   "DIGITLIB_CHROMIUM to a Chromium or Chrome binary, and `pip install -r requirements.txt`")
+        message = (
+            "no Chromium for the browser tests: install Debian's `chromium` (apt-get install chromium) or set "
+            "DIGITLIB_CHROMIUM to a Chromium or Chrome binary, and `pip install -r requirements.txt`"
+        )
         if os.environ.get("DIGITLIB_BROWSER_REQUIRED") == "1":
             pytest.fail(message)
         pytest.skip(message)
@@ -101,12 +109,22 @@ class Visit:
         self.problems: list[str] = []
         host = urlparse(url).netloc
         self.page.on("pageerror", lambda error: self.problems.append(f"uncaught exception: {error}"))
-        self.page.on("console", lambda m: self.problems.append(f"console {m.type}: {m.text}")
-                     if m.type in ("error", "warning") else None)
+        self.page.on(
+            "console",
+            lambda m: self.problems.append(f"console {m.type}: {m.text}") if m.type in ("error", "warning") else None,
+        )
         self.page.on("requestfailed", lambda r: self.problems.append(f"failed request: {r.url} ({r.failure})"))
-        self.page.on("request", lambda r: self.problems.append(f"request to another host: {r.url}")
-                     if urlparse(r.url).scheme in ("http", "https") and urlparse(r.url).netloc != host else None)
-        self.page.on("response", lambda r: self.problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
+        self.page.on(
+            "request",
+            lambda r: (
+                self.problems.append(f"request to another host: {r.url}")
+                if urlparse(r.url).scheme in ("http", "https") and urlparse(r.url).netloc != host
+                else None
+            ),
+        )
+        self.page.on(
+            "response", lambda r: self.problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None
+        )
         self.page.goto(url, wait_until="networkidle")
 
     def weight(self) -> int:
@@ -140,8 +158,9 @@ def test_page_loads_cleanly_with_its_figures_and_math(site, visit, screenshots, 
     assert not page_visit.problems, page_visit.problems
     width = VIEWPORTS[viewport]["width"]
     images = page.evaluate("""() => [...document.querySelectorAll('article img')].map(img => ({
-        src: img.getAttribute('src'), alt: img.alt, loaded: img.complete && img.naturalWidth > 0, natural: img.naturalWidth,
-        width: img.getBoundingClientRect().width, right: img.getBoundingClientRect().right}))""")
+        src: img.getAttribute('src'), alt: img.alt, loaded: img.complete && img.naturalWidth > 0,
+        natural: img.naturalWidth, width: img.getBoundingClientRect().width,
+        right: img.getBoundingClientRect().right}))""")
     for image in images:
         assert image["loaded"] and image["alt"].strip(), image
         assert image["right"] <= width + 1, f"{image['src']} runs off the page"
@@ -171,8 +190,11 @@ def test_tables_and_printed_lines_fit_the_text_column(site, visit, docname):
             .map(el => el.tagName + ': ' + el.innerText.slice(0, 80));
     }""")
     assert not too_wide, too_wide
-    printed = [text for text in page.locator("article .cell_output pre").all_inner_texts()
-               if not text.lstrip().startswith(("def ", "class ", "@"))]  # source listings are code, not results
+    printed = [
+        text
+        for text in page.locator("article .cell_output pre").all_inner_texts()
+        if not text.lstrip().startswith(("def ", "class ", "@"))
+    ]  # source listings are code, not results
     long_lines = [line for text in printed for line in text.splitlines() if len(line) > MAX_PRINTED_LINE]
     assert not long_lines, [line[:100] for line in long_lines]
 
@@ -209,8 +231,10 @@ def test_sidebar_lists_every_page_and_its_toggle_works(site, visit, viewport):
     base, _ = site
     page = visit(f"{base}chapters/01_mnist_dataset.html", viewport).page
     sidebar = page.locator(".bd-sidebar-primary")
-    listed = {_docname(urljoin(page.url, href), base)
-              for href in sidebar.locator("nav a").evaluate_all("links => links.map(a => a.getAttribute('href'))")}
+    listed = {
+        _docname(urljoin(page.url, href), base)
+        for href in sidebar.locator("nav a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    }
     assert set(toc_files()) <= listed, set(toc_files()) - listed
 
     def shown():
@@ -235,8 +259,10 @@ def test_search_finds_the_chapters(site, visit, query, docname):
     base, _ = site
     page = visit(f"{base}search.html?q={query}").page
     page.wait_for_selector("#search-results li a", timeout=15_000)
-    found = {_docname(urljoin(page.url, href).split("?")[0], base)
-             for href in page.locator("#search-results li a").evaluate_all("a => a.map(x => x.getAttribute('href'))")}
+    found = {
+        _docname(urljoin(page.url, href).split("?")[0], base)
+        for href in page.locator("#search-results li a").evaluate_all("a => a.map(x => x.getAttribute('href'))")
+    }
     assert docname in found, found
 
 
@@ -251,12 +277,14 @@ def test_colab_buttons_open_the_colab_editions(site, visit):
         assert links == [f"https://colab.research.google.com/github/{repo}/blob/{branch}/{docname}.ipynb"], links
 
 
-
 # --- Read my digit: the book's model in the browser -----------------------------------------
 
 PAD_PAGE = "chapters/10_read_my_digit"
 # A 7 and a 4 in the pad's unit square (x right, y down), drawn as a reader would.
-STROKES = {7: [[(0.2, 0.15), (0.8, 0.15), (0.45, 0.9)]], 4: [[(0.55, 0.1), (0.2, 0.6), (0.8, 0.6)], [(0.6, 0.35), (0.6, 0.95)]]}
+STROKES = {
+    7: [[(0.2, 0.15), (0.8, 0.15), (0.45, 0.9)]],
+    4: [[(0.55, 0.1), (0.2, 0.6), (0.8, 0.6)], [(0.6, 0.35), (0.6, 0.95)]],
+}
 # The largest mean absolute difference allowed between the page's 28 x 28 image and
 # prepare_digit's for the same drawing (both in [0, 1]); they agree to float32 rounding.
 PREPARATION_TOLERANCE = 1e-4
@@ -273,8 +301,9 @@ def pad_model(site):
 
     _, html = site
     text = (html / f"{PAD_PAGE}.html").read_text(encoding="utf-8")
-    spec = json.loads(re.search(r'<script type="application/json" id="read-my-digit-model">(.*?)</script>',
-                                text, re.S).group(1))
+    spec = json.loads(
+        re.search(r'<script type="application/json" id="read-my-digit-model">(.*?)</script>', text, re.S).group(1)
+    )
     keras.utils.set_random_seed(0)
     model = digitlib.simple_convnet()
     weights = weights_from_spec(spec)
@@ -347,8 +376,11 @@ def test_the_pad_prepares_a_drawing_as_prepare_digit_and_reads_it_as_keras(site,
     page.screenshot(path=str(folder / f"read_my_digit-{digit}.png"), full_page=True)
     report = folder / "read_my_digit.json"
     measured = json.loads(report.read_text()) if report.exists() else {}
-    measured[f"drawn {digit}"] = {"read as": int(shown["digit"]), "latency_ms": float(shown["milliseconds"]),
-                                  "preparation_mean_abs_difference": difference}
+    measured[f"drawn {digit}"] = {
+        "read as": int(shown["digit"]),
+        "latency_ms": float(shown["milliseconds"]),
+        "preparation_mean_abs_difference": difference,
+    }
     report.write_text(json.dumps(measured, indent=1))
     page.click("#clear")
     assert page.locator("#prediction").get_attribute("data-digit") == ""
@@ -376,7 +408,9 @@ def test_the_pad_takes_touch_on_a_phone(site, visit):
     page = page_visit.page
     box = page.locator("#pad").bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= VIEWPORTS["phone"]["width"], box
-    assert page.locator("#pad").evaluate("e => getComputedStyle(e).touchAction") == "none", "touch would scroll the page"
+    assert page.locator("#pad").evaluate("e => getComputedStyle(e).touchAction") == "none", (
+        "touch would scroll the page"
+    )
     shown = _draw(page, STROKES[7], touch=True)
     assert shown["digit"] != "" and len(json.loads(shown["probabilities"])) == 10
     assert not page_visit.problems, page_visit.problems
@@ -421,8 +455,9 @@ def test_the_pads_preparation_is_prepare_digits_on_many_drawings(chromium):
         np.zeros((50, 60)),  # a blank page
         digitlib.draw_strokes([[(0, 0.5), (1, 0.5)], [(0.5, 0), (0.5, 1)]], (80, 80), width=6, box=(0, 0, 80, 80)),
         digitlib.draw_strokes([[(0.5, 0.5)]], (60, 60), width=45),  # ink over almost half the image
-        digitlib.draw_strokes([[(0, 0), (1, 0), (1, 1), (0, 1), (0, 0)], [(0.3, 0.2), (0.6, 0.8)]], (100, 100),
-                              width=5),  # a frame around a stroke
+        digitlib.draw_strokes(
+            [[(0, 0), (1, 0), (1, 1), (0, 1), (0, 0)], [(0.3, 0.2), (0.6, 0.8)]], (100, 100), width=5
+        ),  # a frame around a stroke
     ]
     drawings = []
     for k, ink in enumerate(inks):
@@ -435,14 +470,20 @@ def test_the_pads_preparation_is_prepare_digits_on_many_drawings(chromium):
         drawings.append(rgba)
     page = chromium.new_page()
     try:
-        page.set_content("<script>window.module = {exports: {}};</script><script>"
-                         + (Path(own_digits.__file__).parent / "resources" / "read_my_digit.js").read_text()
-                         + "</script>")
-        ours = page.evaluate("""drawings => drawings.map(([w, h, data]) => {
-            const {input, problem} = module.exports.prepare(Uint8ClampedArray.from(data), w, h, %s);
-            return [input && Array.from(input), problem]; })""" % json.dumps(
-            digitlib.drawing_pad.model_spec(digitlib.simple_convnet())["constants"]),
-            [[d.shape[1], d.shape[0], d.ravel().tolist()] for d in drawings])
+        page.set_content(
+            "<script>window.module = {exports: {}};</script><script>"
+            + (Path(own_digits.__file__).parent / "resources" / "read_my_digit.js").read_text()
+            + "</script>"
+        )
+        ours = page.evaluate(
+            """([drawings, constants]) => drawings.map(([w, h, data]) => {
+            const {input, problem} = module.exports.prepare(Uint8ClampedArray.from(data), w, h, constants);
+            return [input && Array.from(input), problem]; })""",
+            [
+                [[d.shape[1], d.shape[0], d.ravel().tolist()] for d in drawings],
+                digitlib.drawing_pad.model_spec(digitlib.simple_convnet())["constants"],
+            ],
+        )
     finally:
         page.close()
     answers = [_python_preparation(drawing) for drawing in drawings]
@@ -461,8 +502,9 @@ def test_the_pad_says_when_a_drawing_is_not_one_digit(site, visit):
     box = page.locator("#pad").bounding_box()
     page.mouse.move(box["x"] + 1, box["y"] + box["height"] / 2)  # a cross from edge to edge
     page.mouse.down()
-    for point in _densify([(box["x"] + 1, box["y"] + box["height"] / 2),
-                           (box["x"] + box["width"] - 1, box["y"] + box["height"] / 2)]):
+    for point in _densify(
+        [(box["x"] + 1, box["y"] + box["height"] / 2), (box["x"] + box["width"] - 1, box["y"] + box["height"] / 2)]
+    ):
         page.mouse.move(*point)
     page.mouse.up()
     page.wait_for_function("() => document.getElementById('prediction').dataset.digit === ''")

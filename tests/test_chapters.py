@@ -19,7 +19,6 @@ import sys
 import nbformat
 import papermill
 import pytest
-
 from conftest import (
     ROOT,
     book_config,
@@ -37,16 +36,32 @@ CHAPTERS = toc_chapters()
 # Facts the chapters glue, checked against the real dataset or the book's model.
 EXPECTED_GLUE = {
     "01_mnist_dataset": {
-        "n_train": 60000, "n_test": 10000, "height": 28, "width": 28, "n_pixels": 784,
-        "pixel_min": 0, "pixel_max": 255, "most_common_digit": 1, "most_common_count": 6742,
-        "least_common_digit": 5, "least_common_count": 5421, "n_fit": 54000, "n_val": 6000,
+        "n_train": 60000,
+        "n_test": 10000,
+        "height": 28,
+        "width": 28,
+        "n_pixels": 784,
+        "pixel_min": 0,
+        "pixel_max": 255,
+        "most_common_digit": 1,
+        "most_common_count": 6742,
+        "least_common_digit": 5,
+        "least_common_count": 5421,
+        "n_fit": 54000,
+        "n_val": 6000,
         "first_labels": "5, 0, 4, 1, 9, 2, 1, 3, 1, 4",
     },
     # parameter counts worked out by hand in tests/test_models.py
     "08_architectures": {
-        "n_models": 6, "params_mlp": 101_770, "params_lenet5": 61_706, "params_simple_convnet": 34_826,
-        "params_three_block_convnet": 56_452, "params_wide_head_convnet": 843_658,
-        "params_big_5x5_convnet": 3_274_634, "work_simple_convnet": 2_440_960, "work_mlp": 101_632,
+        "n_models": 6,
+        "params_mlp": 101_770,
+        "params_lenet5": 61_706,
+        "params_simple_convnet": 34_826,
+        "params_three_block_convnet": 56_452,
+        "params_wide_head_convnet": 843_658,
+        "params_big_5x5_convnet": 3_274_634,
+        "work_simple_convnet": 2_440_960,
+        "work_mlp": 101_632,
     },
     "09_beyond_99_5": {"n_val": 6000, "n_book_fit": 54000, "n_test": 10000},
 }
@@ -131,8 +146,12 @@ def executed(chapter, tmp_path_factory, model_cache):
     nb = read_notebook(chapter)
     output = tmp_path_factory.mktemp(chapter.stem) / chapter.name
     return papermill.execute_notebook(
-        str(chapter), str(output), parameters=quick_parameters(nb), kernel_name="python3",
-        cwd=str(chapter.parent), progress_bar=False,
+        str(chapter),
+        str(output),
+        parameters=quick_parameters(nb),
+        kernel_name="python3",
+        cwd=str(chapter.parent),
+        progress_bar=False,
     )
 
 
@@ -181,8 +200,12 @@ def test_a_rerun_takes_its_models_from_the_cache(chapter, executed, model_cache,
     before = _cache_snapshot(model_cache)
     assert before, "the first run cached no model"
     again = papermill.execute_notebook(
-        str(chapter), str(tmp_path / chapter.name), parameters=quick_parameters(read_notebook(chapter)),
-        kernel_name="python3", cwd=str(chapter.parent), progress_bar=False,
+        str(chapter),
+        str(tmp_path / chapter.name),
+        parameters=quick_parameters(read_notebook(chapter)),
+        kernel_name="python3",
+        cwd=str(chapter.parent),
+        progress_bar=False,
     )
     assert _cache_snapshot(model_cache) == before, "the rerun trained or rewrote a cached model"
     clock = CLOCK_READINGS.get(chapter.stem, set())
@@ -214,8 +237,9 @@ def exercises(nb) -> dict:
 @pytest.mark.parametrize("chapter", NARRATIVE_CHAPTERS, ids=chapter_id)
 def test_chapter_closes_with_a_summary_and_exercises_with_solutions(chapter):
     nb = read_notebook(chapter)
-    headings = [line for c in nb.cells if c.cell_type == "markdown" for line in c.source.splitlines()
-                if line.startswith("## ")]
+    headings = [
+        line for c in nb.cells if c.cell_type == "markdown" for line in c.source.splitlines() if line.startswith("## ")
+    ]
     assert headings[-2:] == ["## What we have", "## Exercises"]
     found = exercises(nb)
     assert 3 <= len(found) <= 6, f"{len(found)} exercises"
@@ -246,9 +270,24 @@ def test_the_code_of_every_solution_checks_or_glues_its_answer(chapter):
 def _run_nbval(notebook, tmp_path):
     (tmp_path / "pytest.ini").write_text("[pytest]\n")
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-p", "no:cacheprovider",
-         "-c", str(tmp_path / "pytest.ini"), "--rootdir", str(tmp_path), "-q", str(notebook)],
-        capture_output=True, text=True, timeout=3600,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--nbval-lax",
+            "--nbval-current-env",
+            "-p",
+            "no:cacheprovider",
+            "-c",
+            str(tmp_path / "pytest.ini"),
+            "--rootdir",
+            str(tmp_path),
+            "-q",
+            str(notebook),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=3600,
     )
 
 
@@ -259,8 +298,12 @@ def _quick_copy(chapter, path):
     one, so the pinned cells are numbered here.
     """
     nb = papermill.execute_notebook(
-        str(chapter), str(path), parameters=quick_parameters(read_notebook(chapter)),
-        prepare_only=True, kernel_name="python3", progress_bar=False,
+        str(chapter),
+        str(path),
+        parameters=quick_parameters(read_notebook(chapter)),
+        prepare_only=True,
+        kernel_name="python3",
+        progress_bar=False,
     )
     for count, cell in enumerate(code_cells(nb), start=1):
         if cell.metadata.get("keep_output"):

@@ -20,7 +20,6 @@ import sys
 import nbformat
 import papermill
 import pytest
-
 from conftest import ROOT, code_cells, colab_edition_path, quick_parameters, read_notebook, toc_chapters
 
 sys.path.insert(0, str(ROOT / "_ext"))
@@ -33,7 +32,9 @@ GLUE = {
     "n": {"data": {"text/plain": "60000"}},
     "pct": {"data": {"text/plain": "99.2468"}},
     "word": {"data": {"text/plain": "'identical'"}},
-    "table": {"data": {"text/plain": "<IPython.core.display.Markdown object>", "text/markdown": "| a |\n| --- |\n| 1 |"}},
+    "table": {
+        "data": {"text/plain": "<IPython.core.display.Markdown object>", "text/markdown": "| a |\n| --- |\n| 1 |"}
+    },
 }
 
 
@@ -41,8 +42,14 @@ CITATIONS = {"lecun1998gradient": ("LeCun et al.", "1998"), "glorot2010understan
 
 
 def _book(docname="chapters/06_dropout", **kwargs):
-    return digitlib_book.Book(glue=GLUE, docname=docname, titles={"chapters/05_training": "Training"},
-                              book_url="https://example.org/book/", citations=CITATIONS, **kwargs)
+    return digitlib_book.Book(
+        glue=GLUE,
+        docname=docname,
+        titles={"chapters/05_training": "Training"},
+        book_url="https://example.org/book/",
+        citations=CITATIONS,
+        **kwargs,
+    )
 
 
 def _plain(source, **kwargs):
@@ -53,24 +60,30 @@ def _plain(source, **kwargs):
 
 
 def test_glue_roles_become_the_formatted_values():
-    assert _plain("{glue:text}`n:,` images, {glue:text}`pct:.1f`%, {glue:text}`word`.") == "60,000 images, 99.2%, identical."
+    assert (
+        _plain("{glue:text}`n:,` images, {glue:text}`pct:.1f`%, {glue:text}`word`.")
+        == "60,000 images, 99.2%, identical."
+    )
 
 
 def test_doc_roles_become_links_to_the_published_pages():
     assert _plain("See {doc}`05_training`.") == "See [Training](https://example.org/book/chapters/05_training.html)."
     assert _plain("{doc}`the training chapter <../chapters/05_training>`") == (
-        "[the training chapter](https://example.org/book/chapters/05_training.html)")
+        "[the training chapter](https://example.org/book/chapters/05_training.html)"
+    )
 
 
 def test_glossary_terms_become_their_text():
     assert _plain("A {term}`kernel` slides; {term}`feature maps <feature map>` come out.") == (
-        "A kernel slides; feature maps come out.")
+        "A kernel slides; feature maps come out."
+    )
 
 
 def test_directives_become_plain_markdown():
     assert _plain("Before\n```{glue} table\n```\nafter") == "Before\n| a |\n| --- |\n| 1 |\nafter"
     assert _plain(":::{note}\nA *flipped* kernel.\n\nSecond line.\n:::") == (
-        "> **Note:**\n>\n> A *flipped* kernel.\n>\n> Second line.")
+        "> **Note:**\n>\n> A *flipped* kernel.\n>\n> Second line."
+    )
     assert _plain("(a-label)=\n# Title") == "\n# Title"
 
 
@@ -78,7 +91,8 @@ def test_citations_become_author_year_links_to_the_references_page():
     page = "https://example.org/book/chapters/references.html"
     assert _plain("As {cite:t}`lecun1998gradient` showed.") == f"As [LeCun et al. (1998)]({page}) showed."
     assert _plain("Known {cite:p}`lecun1998gradient, glorot2010understanding`.") == (
-        f"Known [(LeCun et al., 1998; Glorot and Bengio, 2010)]({page}).")
+        f"Known [(LeCun et al., 1998; Glorot and Bengio, 2010)]({page})."
+    )
 
 
 def test_citation_labels_read_the_books_bibliography():
@@ -90,39 +104,58 @@ def test_citation_labels_read_the_books_bibliography():
 
 
 def test_exercises_are_numbered_as_in_the_book_and_solutions_fold_away():
-    source = ("```{exercise} Count them\n:label: ex-06-count\nHow many?\n```\n\n"
-              "```{solution} ex-06-count\n:class: dropdown\n{glue:text}`n:,` of them.\n```")
+    source = (
+        "```{exercise} Count them\n:label: ex-06-count\nHow many?\n```\n\n"
+        "```{solution} ex-06-count\n:class: dropdown\n{glue:text}`n:,` of them.\n```"
+    )
     assert _plain(source, exercises={"ex-06-count": 7}) == (
         "> **Exercise 7 (Count them)**\n>\n> How many?\n\n"
-        "<details><summary>Solution to exercise 7</summary>\n\n60,000 of them.\n\n</details>")
+        "<details><summary>Solution to exercise 7</summary>\n\n60,000 of them.\n\n</details>"
+    )
 
 
 def test_a_solution_with_code_folds_its_code_cells_until_it_ends():
-    nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_markdown_cell("# T"),
-        nbformat.v4.new_markdown_cell("```{exercise}\n:label: ex-01-a\nPredict.\n```\n\n"
-                                      "```{solution-start} ex-01-a\n:class: dropdown\n```\nWe compute:"),
-        nbformat.v4.new_code_cell("glue('n', 60000)"),
-        nbformat.v4.new_markdown_cell("So {glue:text}`n`.\n\n```{solution-end}\n```\n\nAfter the solution."),
-        nbformat.v4.new_code_cell("print(1)"),
-    ])
-    edition = digitlib_book.colab_edition(nb, _book(exercises={"ex-01-a": 2}), page_url="p", repository_url="r", ref="x")
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("# T"),
+            nbformat.v4.new_markdown_cell(
+                "```{exercise}\n:label: ex-01-a\nPredict.\n```\n\n"
+                "```{solution-start} ex-01-a\n:class: dropdown\n```\nWe compute:"
+            ),
+            nbformat.v4.new_code_cell("glue('n', 60000)"),
+            nbformat.v4.new_markdown_cell("So {glue:text}`n`.\n\n```{solution-end}\n```\n\nAfter the solution."),
+            nbformat.v4.new_code_cell("print(1)"),
+        ]
+    )
+    edition = digitlib_book.colab_edition(
+        nb, _book(exercises={"ex-01-a": 2}), page_url="p", repository_url="r", ref="x"
+    )
     cells = edition.cells[2:]  # after the title and the note
-    assert cells[0].source == ("> **Exercise 2**\n>\n> Predict.\n\n<details><summary>Solution to exercise 2</summary>"
-                               "\n\nWe compute:\n\n</details>")
-    assert (cells[1].source, cells[1].metadata["cellView"]) == ("# @title Solution to exercise 2\nglue('n', 60000)", "form")
-    assert cells[2].source == ("<details><summary>Solution to exercise 2, continued</summary>\n\n"
-                               "So 60000.\n\n</details>\n\nAfter the solution.")
+    assert cells[0].source == (
+        "> **Exercise 2**\n>\n> Predict.\n\n<details><summary>Solution to exercise 2</summary>"
+        "\n\nWe compute:\n\n</details>"
+    )
+    assert (cells[1].source, cells[1].metadata["cellView"]) == (
+        "# @title Solution to exercise 2\nglue('n', 60000)",
+        "form",
+    )
+    assert cells[2].source == (
+        "<details><summary>Solution to exercise 2, continued</summary>\n\n"
+        "So 60000.\n\n</details>\n\nAfter the solution."
+    )
     assert cells[3].source == "print(1)" and "cellView" not in cells[3].metadata
 
 
-@pytest.mark.parametrize("source, problem", [
-    ("{cite}`nobody2000`", "no reference under nobody2000"),
-    ("{numref}`fig-1`", "role {numref}"),
-    ("```{figure} x.png\n```", "directive {figure}"),
-    ("```{note}\nnever closed", "never closed"),
-    ("{glue:text}`missing`", "missing"),
-])
+@pytest.mark.parametrize(
+    "source, problem",
+    [
+        ("{cite}`nobody2000`", "no reference under nobody2000"),
+        ("{numref}`fig-1`", "role {numref}"),
+        ("```{figure} x.png\n```", "directive {figure}"),
+        ("```{note}\nnever closed", "never closed"),
+        ("{glue:text}`missing`", "missing"),
+    ],
+)
 def test_myst_without_a_plain_form_fails_the_build_loudly(source, problem):
     with pytest.raises((ValueError, KeyError), match=re.escape(problem)):
         _plain(source)
@@ -130,23 +163,36 @@ def test_myst_without_a_plain_form_fails_the_build_loudly(source, problem):
 
 def test_an_edition_hides_the_plumbing_and_pins_the_install():
     chapter = read_notebook(toc_chapters()[0])
-    nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_markdown_cell("# Title\n\nThere are {glue:text}`n:,` images."),
-        nbformat.v4.new_code_cell(code_cells(chapter)[0].source, metadata={"tags": ["hide-cell"]}),
-        nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["parameters"]}),
-        nbformat.v4.new_code_cell('glue("n", 60000)', metadata={"tags": ["remove-cell"]}),
-        nbformat.v4.new_markdown_cell("Only for the book.", metadata={"tags": ["remove-cell"]}),
-        nbformat.v4.new_code_cell("print(x)", outputs=[nbformat.v4.new_output("stream", text="1\n")]),
-    ])
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("# Title\n\nThere are {glue:text}`n:,` images."),
+            nbformat.v4.new_code_cell(code_cells(chapter)[0].source, metadata={"tags": ["hide-cell"]}),
+            nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["parameters"]}),
+            nbformat.v4.new_code_cell('glue("n", 60000)', metadata={"tags": ["remove-cell"]}),
+            nbformat.v4.new_markdown_cell("Only for the book.", metadata={"tags": ["remove-cell"]}),
+            nbformat.v4.new_code_cell("print(x)", outputs=[nbformat.v4.new_output("stream", text="1\n")]),
+        ]
+    )
     edition = digitlib_book.colab_edition(
-        nb, _book(docname="chapters/x"), page_url="https://example.org/book/chapters/x.html",
-        repository_url="https://github.com/o/r", ref="abc123",
+        nb,
+        _book(docname="chapters/x"),
+        page_url="https://example.org/book/chapters/x.html",
+        repository_url="https://github.com/o/r",
+        ref="abc123",
     )
     kinds = [(c.cell_type, c.metadata.get("cellView")) for c in edition.cells]
-    assert kinds == [("markdown", None), ("markdown", None), ("code", "form"), ("code", None), ("code", "form"),
-                     ("code", None)]
+    assert kinds == [
+        ("markdown", None),
+        ("markdown", None),
+        ("code", "form"),
+        ("code", None),
+        ("code", "form"),
+        ("code", None),
+    ]
     assert edition.cells[0].source == "# Title\n\nThere are 60,000 images."
-    assert "published build" in edition.cells[1].source and "example.org/book/chapters/x.html" in edition.cells[1].source
+    assert (
+        "published build" in edition.cells[1].source and "example.org/book/chapters/x.html" in edition.cells[1].source
+    )
     install = edition.cells[2].source
     assert install.startswith("# @title ") and '"digitlib @ git+https://github.com/o/r@abc123"' in install
     assert edition.cells[4].source == '# @title Numbers for the text\nglue("n", 60000)'
@@ -194,8 +240,10 @@ def test_editions_carry_the_numbers_of_the_build(built_book):
 def colab_python():
     python = os.environ.get(COLAB_PYTHON)
     if not python:
-        message = (f"set {COLAB_PYTHON} to a Python with Colab's versions: `.ci/colab-env DIR` makes one "
-                   "(needs Python 3.13, for example from pyenv)")
+        message = (
+            f"set {COLAB_PYTHON} to a Python with Colab's versions: `.ci/colab-env DIR` makes one "
+            "(needs Python 3.13, for example from pyenv)"
+        )
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
@@ -203,8 +251,9 @@ def colab_python():
 
 
 def _freeze(python):
-    lines = subprocess.run([python, "-m", "pip", "freeze", "--all"], capture_output=True, text=True, check=True,
-                           timeout=300).stdout.splitlines()
+    lines = subprocess.run(
+        [python, "-m", "pip", "freeze", "--all"], capture_output=True, text=True, check=True, timeout=300
+    ).stdout.splitlines()
     return {line.lower() for line in lines if not line.lower().startswith("digitlib")}
 
 
@@ -212,8 +261,12 @@ def _freeze(python):
 def colab_kernel(colab_python, tmp_path_factory):
     """A Jupyter kernel running the Colab Python, known to papermill as ``colab-versions``."""
     prefix = tmp_path_factory.mktemp("kernel")
-    subprocess.run([colab_python, "-m", "ipykernel", "install", "--prefix", str(prefix), "--name", "colab-versions"],
-                   check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [colab_python, "-m", "ipykernel", "install", "--prefix", str(prefix), "--name", "colab-versions"],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("JUPYTER_PATH", str(prefix / "share" / "jupyter"))
         yield "colab-versions"
@@ -222,15 +275,20 @@ def colab_kernel(colab_python, tmp_path_factory):
 @pytest.fixture(scope="session")
 def wheel(tmp_path_factory):
     folder = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation", "-q",
-                    "-w", str(folder)], check=True, capture_output=True, timeout=600)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation", "-q", "-w", str(folder)],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
     (built,) = folder.glob("digitlib-*.whl")
     return built
 
 
 @pytest.mark.parametrize("chapter", toc_chapters(), ids=lambda p: p.stem)
-def test_edition_runs_top_to_bottom_on_colabs_versions(built_book, chapter, colab_python, colab_kernel, wheel,
-                                                       tmp_path, monkeypatch):
+def test_edition_runs_top_to_bottom_on_colabs_versions(
+    built_book, chapter, colab_python, colab_kernel, wheel, tmp_path, monkeypatch
+):
     html, _ = built_book
     edition = read_notebook(colab_edition_path(html, chapter))
     install = code_cells(edition)[0]
@@ -244,8 +302,14 @@ def test_edition_runs_top_to_bottom_on_colabs_versions(built_book, chapter, cola
     subprocess.run([colab_python, "-m", "pip", "uninstall", "-y", "-q", "digitlib"], capture_output=True, timeout=300)
     before = _freeze(colab_python)
 
-    ran = papermill.execute_notebook(str(notebook), str(tmp_path / "ran.ipynb"), parameters=quick_parameters(edition),
-                                     kernel_name=colab_kernel, cwd=str(empty), progress_bar=False)
+    ran = papermill.execute_notebook(
+        str(notebook),
+        str(tmp_path / "ran.ipynb"),
+        parameters=quick_parameters(edition),
+        kernel_name=colab_kernel,
+        cwd=str(empty),
+        progress_bar=False,
+    )
 
     assert _freeze(colab_python) == before, "installing digitlib changed Colab's own packages"
     for cell in code_cells(ran):

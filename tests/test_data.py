@@ -43,7 +43,7 @@ def test_missing_file_names_it_and_says_how_to_restore(tmp_path):
 
 def test_truncated_file_is_an_error_not_a_partial_load(tmp_path):
     truncated = tmp_path / "mnist.npz"
-    truncated.write_bytes(digitlib.MNIST_PATH.read_bytes()[:5_000_000])
+    truncated.write_bytes(digitlib.data.MNIST_PATH.read_bytes()[:5_000_000])
     with pytest.raises(ValueError, match=r"truncated.*[Rr]estore"):
         digitlib.load_mnist(truncated)
 
@@ -56,7 +56,7 @@ def test_non_archive_file_is_rejected(tmp_path):
 
 
 def _rewrite(path, **changes):
-    with np.load(digitlib.MNIST_PATH) as archive:
+    with np.load(digitlib.data.MNIST_PATH) as archive:
         arrays = {key: archive[key] for key in archive.files}
     arrays.update(changes)
     arrays = {key: value for key, value in arrays.items() if value is not None}
@@ -91,7 +91,7 @@ def test_wrong_dtype_is_named(tmp_path, mnist):
 @pytest.mark.filterwarnings("ignore:Duplicate name")
 def test_corrupt_member_inside_a_valid_zip_is_an_error(tmp_path):
     path = tmp_path / "mnist.npz"
-    shutil.copy(digitlib.MNIST_PATH, path)
+    shutil.copy(digitlib.data.MNIST_PATH, path)
     with zipfile.ZipFile(path, "a") as archive:  # a second, broken copy of one array
         archive.writestr("x_test.npy", b"\x93NUMPY garbage")
     with pytest.raises(ValueError, match="mnist.npz"):
@@ -109,7 +109,7 @@ def test_scale_images_gives_float32_in_unit_interval(mnist):
 def test_add_channel_axis_and_one_hot(mnist):
     (x_train, y_train), _ = mnist
     assert digitlib.add_channel_axis(x_train[:3]).shape == (3, 28, 28, 1)
-    encoded = digitlib.one_hot(y_train[:4])
+    encoded = digitlib.data.one_hot(y_train[:4])
     np.testing.assert_array_equal(encoded.argmax(axis=1), y_train[:4])
     np.testing.assert_array_equal(encoded, keras.utils.to_categorical(y_train[:4], 10))
     assert encoded.sum(axis=1).tolist() == [1, 1, 1, 1]
@@ -130,10 +130,10 @@ def test_preprocess_combines_the_three_steps(mnist):
         (lambda x, y: digitlib.scale_images(x[:, :27]), r"shape \(N, 28, 28\)"),
         (lambda x, y: digitlib.scale_images(x[0]), r"shape \(N, 28, 28\)"),
         (lambda x, y: digitlib.add_channel_axis(x[..., None]), r"shape \(N, 28, 28\)"),
-        (lambda x, y: digitlib.one_hot(y.astype(np.float32)), "integers"),
-        (lambda x, y: digitlib.one_hot(np.array([3, 10])), r"0\.\.9.*10"),
-        (lambda x, y: digitlib.one_hot(np.array([-1, 2])), r"0\.\.9.*-1"),
-        (lambda x, y: digitlib.one_hot(y.reshape(2, -1)), "1-D"),
+        (lambda x, y: digitlib.data.one_hot(y.astype(np.float32)), "integers"),
+        (lambda x, y: digitlib.data.one_hot(np.array([3, 10])), r"0\.\.9.*10"),
+        (lambda x, y: digitlib.data.one_hot(np.array([-1, 2])), r"0\.\.9.*-1"),
+        (lambda x, y: digitlib.data.one_hot(y.reshape(2, -1)), "1-D"),
         (lambda x, y: digitlib.preprocess(x, y[:-1]), "8 images but 7 labels"),
     ],
 )
@@ -155,7 +155,7 @@ def test_validation_split_sizes_match_keras(n, fraction):
             validation_split_sizes(n, fraction)
         return
     assert validation_split_sizes(n, fraction) == (len(train), len(validation))
-    np.testing.assert_array_equal(validation, np.arange(n)[len(train):])  # the last examples
+    np.testing.assert_array_equal(validation, np.arange(n)[len(train) :])  # the last examples
 
 
 @pytest.mark.parametrize("n, fraction", [(0, 0.1), (10, 0.0), (10, 1.0), (10, -0.5), (2.5, 0.1)])
@@ -182,8 +182,12 @@ def test_training_splits_train_size_keeps_the_whole_validation_part(mnist):
 
 @pytest.mark.parametrize(
     "kwargs, message",
-    [({"train_size": 0}, "train_size"), ({"train_size": 54001}, "1..54000"), ({"train_size": 10.0}, "train_size"),
-     ({"validation_split": 0}, "validation_split")],
+    [
+        ({"train_size": 0}, "train_size"),
+        ({"train_size": 54001}, "1..54000"),
+        ({"train_size": 10.0}, "train_size"),
+        ({"validation_split": 0}, "validation_split"),
+    ],
 )
 def test_training_splits_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):

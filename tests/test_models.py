@@ -13,12 +13,24 @@ def test_simple_convnet_architecture_and_parameter_count():
     model = digitlib.simple_convnet()
     assert model.count_params() == 34_826
     assert [type(layer).__name__ for layer in model.layers] == [
-        "Conv2D", "MaxPooling2D", "Conv2D", "MaxPooling2D", "Flatten", "Dropout", "Dense",
+        "Conv2D",
+        "MaxPooling2D",
+        "Conv2D",
+        "MaxPooling2D",
+        "Flatten",
+        "Dropout",
+        "Dense",
     ]
     assert [layer.count_params() for layer in model.layers] == [320, 0, 18_496, 0, 0, 0, 16_010]
     assert model.input_shape == (None, 28, 28, 1)
     assert [tuple(layer.output.shape[1:]) for layer in model.layers] == [
-        (26, 26, 32), (13, 13, 32), (11, 11, 64), (5, 5, 64), (1600,), (1600,), (10,),
+        (26, 26, 32),
+        (13, 13, 32),
+        (11, 11, 64),
+        (5, 5, 64),
+        (1600,),
+        (1600,),
+        (10,),
     ]
     assert model.get_layer("dropout").rate == 0.5
 
@@ -103,8 +115,11 @@ ARCHITECTURE_COUNTS = {
     "mlp": (28 * 28 + 1) * 128 + (128 + 1) * 10,  # 101,770
     "lenet5": (5 * 5 * 1 + 1) * 6 + (5 * 5 * 6 + 1) * 16 + (5 * 5 * 16 + 1) * 120 + (120 + 1) * 84 + (84 + 1) * 10,
     "simple_convnet": (3 * 3 * 1 + 1) * 32 + (3 * 3 * 32 + 1) * 64 + (5 * 5 * 64 + 1) * 10,
-    "three_block_convnet": (3 * 3 * 1 + 1) * 25 + (3 * 3 * 25 + 1) * 64 + (3 * 3 * 64 + 1) * 64
-    + (1 * 1 * 64 + 1) * 64 + (64 + 1) * 10,
+    "three_block_convnet": (3 * 3 * 1 + 1) * 25
+    + (3 * 3 * 25 + 1) * 64
+    + (3 * 3 * 64 + 1) * 64
+    + (1 * 1 * 64 + 1) * 64
+    + (64 + 1) * 10,
     "wide_head_convnet": (3 * 3 * 1 + 1) * 32 + (3 * 3 * 32 + 1) * 64 + (5 * 5 * 64 + 1) * 512 + (512 + 1) * 10,
     "big_5x5_convnet": (5 * 5 * 1 + 1) * 32 + (5 * 5 * 32 + 1) * 64 + (7 * 7 * 64 + 1) * 1024 + (1024 + 1) * 10,
 }
@@ -133,8 +148,14 @@ def test_architecture_feature_map_sizes(name):
 
 def test_architecture_counts_in_words():
     counts = {name: digitlib.build_model(name).count_params() for name in ARCHITECTURE_COUNTS}
-    assert counts == {"mlp": 101_770, "lenet5": 61_706, "simple_convnet": 34_826, "three_block_convnet": 56_452,
-                      "wide_head_convnet": 843_658, "big_5x5_convnet": 3_274_634}
+    assert counts == {
+        "mlp": 101_770,
+        "lenet5": 61_706,
+        "simple_convnet": 34_826,
+        "three_block_convnet": 56_452,
+        "wide_head_convnet": 843_658,
+        "big_5x5_convnet": 3_274_634,
+    }
     assert digitlib.build_model("mlp", hidden_units=512).count_params() == 407_050
 
 
@@ -198,7 +219,15 @@ def test_modern_convnet_without_its_additions_is_the_book_model():
     plain = digitlib.modern_convnet(batch_norm=False, augment=False)
     book = digitlib.simple_convnet()
     assert [type(layer).__name__ for layer in plain.layers] == [
-        "Conv2D", "ReLU", "MaxPooling2D", "Conv2D", "ReLU", "MaxPooling2D", "Flatten", "Dropout", "Dense",
+        "Conv2D",
+        "ReLU",
+        "MaxPooling2D",
+        "Conv2D",
+        "ReLU",
+        "MaxPooling2D",
+        "Flatten",
+        "Dropout",
+        "Dense",
     ]
     shapes = [tuple(layer.output.shape[1:]) for layer in plain.layers if not isinstance(layer, keras.layers.ReLU)]
     assert shapes == [tuple(layer.output.shape[1:]) for layer in book.layers]
@@ -275,8 +304,12 @@ def test_bilinear_augmentation_blurs_the_strokes(mnist):
     (x_train, _), _ = mnist
     images = digitlib.scale_images(x_train[:500])[..., None]
     digitlib.set_seed(0)
-    bright = {name: float((keras.ops.convert_to_numpy(digitlib.augmentation(interpolation=name)(
-        images, training=True)) > 0.9).mean()) for name in ("nearest", "bilinear")}
+    bright = {
+        name: float(
+            (keras.ops.convert_to_numpy(digitlib.augmentation(interpolation=name)(images, training=True)) > 0.9).mean()
+        )
+        for name in ("nearest", "bilinear")
+    }
     original = float((images > 0.9).mean())
     assert abs(bright["nearest"] - original) < 0.1 * original
     assert bright["bilinear"] < 0.6 * original
@@ -339,14 +372,18 @@ MODERN_THREE_BLOCKS_DENSE_LAYERS = [
 
 
 def _layer_table(model):
-    return [(layer.name, type(layer).__name__, tuple(layer.output.shape[1:]), layer.count_params())
-            for layer in model.layers]
+    return [
+        (layer.name, type(layer).__name__, tuple(layer.output.shape[1:]), layer.count_params())
+        for layer in model.layers
+    ]
 
 
 @pytest.mark.parametrize(
     "options, expected",
-    [({}, MODERN_DEFAULT_LAYERS),
-     ({"filters": (32, 64, 128), "dense_units": 128, "augment": False}, MODERN_THREE_BLOCKS_DENSE_LAYERS)],
+    [
+        ({}, MODERN_DEFAULT_LAYERS),
+        ({"filters": (32, 64, 128), "dense_units": 128, "augment": False}, MODERN_THREE_BLOCKS_DENSE_LAYERS),
+    ],
 )
 def test_modern_convnet_layer_by_layer(options, expected):
     model = digitlib.modern_convnet(**options)
@@ -363,12 +400,16 @@ def test_modern_convnet_layer_by_layer(options, expected):
     [
         ({"filters": [32, 64, 128]}, 288 + 128 + 18_432 + 256 + 73_728 + 512 + 1_290),  # 94,634
         ({"batch_norm": False}, 34_826),  # the augmentation adds no parameters
-        ({"batch_norm": False, "augment": False, "dense_units": 128},
-         (9 + 1) * 32 + (288 + 1) * 64 + (1600 + 1) * 128 + (128 + 1) * 10),  # 225,034
+        (
+            {"batch_norm": False, "augment": False, "dense_units": 128},
+            (9 + 1) * 32 + (288 + 1) * 64 + (1600 + 1) * 128 + (128 + 1) * 10,
+        ),  # 225,034
         ({"filters": [16]}, 9 * 16 + 4 * 16 + (13 * 13 * 16 + 1) * 10),  # 28 -> 26 -> 13: 27,258
         ({"input_shape": (20, 20, 1), "filters": [8, 8]}, 72 + 32 + 576 + 32 + (3 * 3 * 8 + 1) * 10),  # 20->9->3
-        ({"input_shape": (32, 32, 3), "num_classes": 5},
-         3 * 3 * 3 * 32 + 4 * 32 + 18_432 + 256 + (6 * 6 * 64 + 1) * 5),  # 32 -> 15 -> 6: 31,205
+        (
+            {"input_shape": (32, 32, 3), "num_classes": 5},
+            3 * 3 * 3 * 32 + 4 * 32 + 18_432 + 256 + (6 * 6 * 64 + 1) * 5,
+        ),  # 32 -> 15 -> 6: 31,205
     ],
 )
 def test_modern_convnet_more_parameter_counts(options, count):
@@ -414,8 +455,10 @@ def test_modern_convnet_with_augmentation_predicts_as_without_it():
     aug = augmented.get_layer("augmentation")
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(aug(images, training=False)), images)
     np.testing.assert_array_equal(augmented.predict(images, verbose=0), plain.predict(images, verbose=0))
-    np.testing.assert_array_equal(keras.ops.convert_to_numpy(augmented(images, training=False)),
-                                  keras.ops.convert_to_numpy(plain(images, training=False)))
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(augmented(images, training=False)),
+        keras.ops.convert_to_numpy(plain(images, training=False)),
+    )
     # and twice the same: nothing random at inference
     np.testing.assert_array_equal(augmented.predict(images, verbose=0), augmented.predict(images, verbose=0))
 
@@ -498,7 +541,10 @@ def test_modern_convnet_is_a_named_architecture():
     model = digitlib.build_model("modern_convnet", filters=[32, 64, 128])
     assert model.name == "modern_convnet" and model.output_shape == (None, 10)
     assert [layer.name for layer in model.layers if layer.name.endswith("_conv")] == [
-        "block1_conv", "block2_conv", "block3_conv"]
+        "block1_conv",
+        "block2_conv",
+        "block3_conv",
+    ]
     with pytest.raises(ValueError, match="bad options for architecture 'modern_convnet'"):
         digitlib.build_model("modern_convnet", bogus=1)
     with pytest.raises(ValueError, match="filters"):
@@ -518,8 +564,14 @@ def test_modern_convnet_normalising_after_the_pooling_is_the_same_block_at_infer
     for layer in model.layers:
         if isinstance(layer, keras.layers.BatchNormalization):
             gamma, beta, mean, variance = layer.get_weights()
-            layer.set_weights([rng.uniform(0.5, 2, gamma.shape), rng.normal(size=beta.shape),
-                               rng.normal(size=mean.shape), rng.uniform(0.5, 2, variance.shape)])
+            layer.set_weights(
+                [
+                    rng.uniform(0.5, 2, gamma.shape),
+                    rng.normal(size=beta.shape),
+                    rng.normal(size=mean.shape),
+                    rng.uniform(0.5, 2, variance.shape),
+                ]
+            )
     by_name = {layer.name: layer for layer in model.layers}
     reordered = []
     for layer in model.layers:
@@ -533,5 +585,6 @@ def test_modern_convnet_normalising_after_the_pooling_is_the_same_block_at_infer
     assert [layer.name for layer in reference.layers][:4] == ["block1_conv", "block1_bn", "block1_relu", "block1_pool"]
     reference.set_weights(model.get_weights())
     images = rng.random((4, 28, 28, 1), dtype=np.float32)
-    np.testing.assert_allclose(reference.predict(images, verbose=0), model.predict(images, verbose=0),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        reference.predict(images, verbose=0), model.predict(images, verbose=0), rtol=1e-5, atol=1e-6
+    )

@@ -71,12 +71,14 @@ def test_crop_is_the_bounding_box_of_the_ink():
     assert _box(kept["ink"]) == (3, 40, 3, 35)
 
 
-@pytest.mark.parametrize("shape, scaled", [((60, 30), (20, 10)), ((30, 90), (7, 20)), ((5, 4), (20, 16)),
-                                           ((200, 200), (20, 20)), ((3, 100), (1, 20))])
+@pytest.mark.parametrize(
+    "shape, scaled",
+    [((60, 30), (20, 10)), ((30, 90), (7, 20)), ((5, 4), (20, 16)), ((200, 200), (20, 20)), ((3, 100), (1, 20))],
+)
 def test_longer_side_becomes_20_and_the_aspect_ratio_stays(shape, scaled):
     # a solid block is no digit (prepare_digit refuses most), so the steps are called one by one
     image = np.zeros((shape[0] + 2 * max(shape), shape[1] + 2 * max(shape)))  # mostly background
-    image[max(shape):max(shape) + shape[0], max(shape):max(shape) + shape[1]] = 1.0
+    image[max(shape) : max(shape) + shape[0], max(shape) : max(shape) + shape[1]] = 1.0
     cropped = own_digits.crop_to_ink(own_digits.ink_image(image))
     result = own_digits.fit_in_box(cropped)
     assert cropped.shape == shape
@@ -111,7 +113,7 @@ def test_centring_moves_by_whole_pixels_and_keeps_the_digit_in_the_frame():
     scaled[0, :] = 1.0
     placed = own_digits.centre_in_frame(scaled)
     rows, cols = np.nonzero(placed)
-    np.testing.assert_array_equal(placed[rows.min():rows.max() + 1, cols.min():cols.max() + 1], scaled)
+    np.testing.assert_array_equal(placed[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1], scaled)
     lopsided = np.zeros((20, 20))
     lopsided[0, 0] = 1.0  # all its mass in a corner: the shift stops at the frame's edge
     placed = own_digits.centre_in_frame(lopsided)
@@ -215,8 +217,10 @@ def test_digits(mnist):
 def test_mnist_digits_come_back_unchanged_without_the_noise_threshold(test_digits):
     images, _ = test_digits
     # the ink step stretches every digit so that its strongest pixel is 1
-    unchanged = [np.allclose(digitlib.prepare_digit(image, threshold=0)[..., 0], image / image.max(), atol=1e-6)
-                 for image in images]
+    unchanged = [
+        np.allclose(digitlib.prepare_digit(image, threshold=0)[..., 0], image / image.max(), atol=1e-6)
+        for image in images
+    ]
     assert np.mean(unchanged) >= 0.98
 
 

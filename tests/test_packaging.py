@@ -11,16 +11,19 @@ import types
 import zipfile
 
 import pytest
+from conftest import ROOT, book_config, code_cells, read_notebook, toc_chapters
 from packaging.requirements import Requirement
 
 import digitlib
-from conftest import ROOT, book_config, code_cells, read_notebook, toc_chapters
 
 
 def colab_versions() -> dict[str, str]:
     """Colab's preinstalled versions, as pinned in .ci/colab-versions.txt."""
-    pins = [Requirement(line) for line in (ROOT / ".ci" / "colab-versions.txt").read_text().splitlines()
-            if line.strip() and not line.startswith("#")]
+    pins = [
+        Requirement(line)
+        for line in (ROOT / ".ci" / "colab-versions.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     return {pin.name: str(pin.specifier).removeprefix("==") for pin in pins}
 
 
@@ -36,13 +39,16 @@ def test_wheel_contains_the_data_file(tmp_path):
     shutil.copytree(ROOT / "digitlib", source / "digitlib", ignore=shutil.ignore_patterns("__pycache__"))
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", ".", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path)],
-        cwd=source, check=True, capture_output=True, timeout=600,
+        cwd=source,
+        check=True,
+        capture_output=True,
+        timeout=600,
     )
     (wheel,) = tmp_path.glob("digitlib-*.whl")
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
         data = archive.read("digitlib/resources/mnist.npz")
-    assert hashlib.sha256(data).digest() == hashlib.sha256(digitlib.MNIST_PATH.read_bytes()).digest()
+    assert hashlib.sha256(data).digest() == hashlib.sha256(digitlib.data.MNIST_PATH.read_bytes()).digest()
     modules = {f"digitlib/{p.name}" for p in (ROOT / "digitlib").glob("*.py")}
     assert modules <= names
 

@@ -148,8 +148,9 @@ def test_feature_maps_one_panel_per_channel():
 
 
 def test_lines_labels_and_legend():
-    fig = plotting.plot_lines([0, 1, 2], {"pooled": [0, 0.1, 0.2], "unpooled": [0, 0.3, 0.5]},
-                              xlabel="shift", ylabel="change", title="Shifts")
+    fig = plotting.plot_lines(
+        [0, 1, 2], {"pooled": [0, 0.1, 0.2], "unpooled": [0, 0.3, 0.5]}, xlabel="shift", ylabel="change", title="Shifts"
+    )
     ax = fig.axes[0]
     assert [line.get_label() for line in ax.lines] == ["pooled", "unpooled"]
     assert (ax.get_xlabel(), ax.get_ylabel(), ax.get_title()) == ("shift", "change", "Shifts")
@@ -161,8 +162,12 @@ def test_lines_labels_and_legend():
 
 
 def test_learning_curves_plot_training_against_validation_per_epoch():
-    values = {"loss": [0.5, 0.3, 0.2], "val_loss": [0.4, 0.3, 0.35],
-              "accuracy": [0.8, 0.9, 0.95], "val_accuracy": [0.85, 0.9, 0.91]}
+    values = {
+        "loss": [0.5, 0.3, 0.2],
+        "val_loss": [0.4, 0.3, 0.35],
+        "accuracy": [0.8, 0.9, 0.95],
+        "val_accuracy": [0.85, 0.9, 0.91],
+    }
     fig = plotting.plot_learning_curves(values, title="Curves")
     loss_ax, accuracy_ax = fig.axes
     assert fig.get_suptitle() == "Curves"
@@ -200,8 +205,18 @@ def test_learning_curves_bad_input(history, message):
 # --- predictions and your own digits ---------------------------------------------------------
 
 
-@pytest.mark.parametrize("p, text", [(0.5, "50%"), (0.996, "99.60%"), (0.00123, "0.12%"), (0.99995, ">99.99%"),
-                                     (0.00001, "<0.01%"), (1.0, ">99.99%"), (0.0, "<0.01%")])
+@pytest.mark.parametrize(
+    "p, text",
+    [
+        (0.5, "50%"),
+        (0.996, "99.60%"),
+        (0.00123, "0.12%"),
+        (0.99995, ">99.99%"),
+        (0.00001, "<0.01%"),
+        (1.0, ">99.99%"),
+        (0.0, "<0.01%"),
+    ],
+)
 def test_percentages_never_round_a_near_certainty_to_100(p, text):
     assert plotting._percent(p) == text
 
@@ -261,8 +276,12 @@ def test_confusion_matrix_writes_the_counts_on_a_log_colour_scale():
 
 @pytest.mark.parametrize(
     "matrix, message",
-    [(np.ones((3, 4), int), "square"), (np.ones((3, 3)), "counts"), (-np.ones((3, 3), int), "counts"),
-     (np.zeros((3, 3), int), "all zeros")],
+    [
+        (np.ones((3, 4), int), "square"),
+        (np.ones((3, 3)), "counts"),
+        (-np.ones((3, 3), int), "counts"),
+        (np.zeros((3, 3), int), "all zeros"),
+    ],
 )
 def test_confusion_matrix_bad_input(matrix, message):
     with pytest.raises(ValueError, match=message):
@@ -300,8 +319,11 @@ def test_mistakes_gallery_titles_the_top_two_guesses(digits):
     probabilities[2, [2, 3]] = [0.8, 0.12]
     fig = plotting.plot_mistakes(digits[:3], labels=[4, 7, 2], probabilities=probabilities, title="Sure but wrong")
     axes = _image_axes(fig)
-    assert [ax.get_title() for ax in axes] == ["true 4\n9: 90%, 4: 2%", "true 7\n1: 50%, 7: 42%",
-                                               "true 2\n2: 80%, 3: 12%"]
+    assert [ax.get_title() for ax in axes] == [
+        "true 4\n9: 90%, 4: 2%",
+        "true 7\n1: 50%, 7: 42%",
+        "true 2\n2: 80%, 3: 12%",
+    ]
     framed = [ax.spines["top"].get_linewidth() == 3 for ax in axes]
     assert framed == [True, True, False]  # the last one is right
     assert fig.get_suptitle() == "Sure but wrong"
@@ -344,9 +366,13 @@ def test_images_of_different_sizes_keep_their_shapes():
 
 @pytest.mark.parametrize(
     "images, titles, message",
-    [([], None, "at least one"), ([np.zeros((2, 5, 5, 3))], None, "each image"),
-     ([np.zeros((5, 5, 2))], None, "each image"), ([np.zeros((0, 5))], None, "each image"),
-     ([np.zeros((5, 5))], ["a", "b"], "titles has 2 entries")],
+    [
+        ([], None, "at least one"),
+        ([np.zeros((2, 5, 5, 3))], None, "each image"),
+        ([np.zeros((5, 5, 2))], None, "each image"),
+        ([np.zeros((0, 5))], None, "each image"),
+        ([np.zeros((5, 5))], ["a", "b"], "titles has 2 entries"),
+    ],
 )
 def test_images_bad_input(images, titles, message):
     with pytest.raises(ValueError, match=message):
@@ -364,8 +390,9 @@ def test_lines_long_integer_axis_and_log_scale_stay_readable():
 
 
 def test_tradeoff_puts_each_labelled_point_where_it_belongs():
-    fig = plotting.plot_tradeoff([34_826, 3_274_634], [99.2, 99.3], ["book", "big"],
-                                 xlabel="parameters", ylabel="accuracy (%)", title="Size")
+    fig = plotting.plot_tradeoff(
+        [34_826, 3_274_634], [99.2, 99.3], ["book", "big"], xlabel="parameters", ylabel="accuracy (%)", title="Size"
+    )
     ax = fig.axes[0]
     np.testing.assert_array_equal(ax.collections[0].get_offsets(), [[34_826, 99.2], [3_274_634, 99.3]])
     assert [(t.get_text(), t.xy) for t in ax.texts] == [("book", (34_826.0, 99.2)), ("big", (3_274_634.0, 99.3))]
@@ -470,8 +497,9 @@ def test_kernel_fit_writes_the_weights_on_one_scale_beside_the_loss():
     true = np.array([[1.0, 0.0, -1.0]] * 3)
     start = np.random.default_rng(0).uniform(-0.5, 0.5, size=(3, 3, 1, 1))
     learned = true - 1e-5  # a tiny negative error must not print as "-0.000"
-    fig = plotting.plot_kernel_fit({"start": start, "learned": learned, "true": true},
-                                   np.geomspace(1.0, 1e-9, 100), title="Learning a kernel")
+    fig = plotting.plot_kernel_fit(
+        {"start": start, "learned": learned, "true": true}, np.geomspace(1.0, 1e-9, 100), title="Learning a kernel"
+    )
     kernel_axes = _image_axes(fig)
     assert [ax.get_title() for ax in kernel_axes] == ["start", "learned", "true"]
     assert len({ax.images[0].get_clim() for ax in kernel_axes}) == 1  # one shared colour scale
@@ -516,8 +544,9 @@ def test_backpropagation_arrows_forward_above_and_back_below():
     assert len(ax.patches) == 4  # one box per stage
 
 
-@pytest.mark.parametrize("stages, notes, message", [(["input"], None, "at least two"),
-                                                     (["input", "loss"], ["a", "b"], "notes has 2")])
+@pytest.mark.parametrize(
+    "stages, notes, message", [(["input"], None, "at least two"), (["input", "loss"], ["a", "b"], "notes has 2")]
+)
 def test_backpropagation_bad_input(stages, notes, message):
     with pytest.raises(ValueError, match=message):
         plotting.plot_backpropagation(stages, notes=notes)
@@ -554,8 +583,24 @@ def test_model_pipeline_of_the_book_model_in_order():
     fig = plotting.plot_model_pipeline(digitlib.simple_convnet(), title="Book model")
     ax = fig.axes[0]
     texts = [t.get_text() for t in ax.texts if t.get_text()]
-    assert texts == ["input", "28×28×1", "conv1", "26×26×32", "pool1", "13×13×32", "conv2", "11×11×64",
-                     "pool2", "5×5×64", "flatten", "1,600", "dropout", "1,600", "classifier", "10"]
+    assert texts == [
+        "input",
+        "28×28×1",
+        "conv1",
+        "26×26×32",
+        "pool1",
+        "13×13×32",
+        "conv2",
+        "11×11×64",
+        "pool2",
+        "5×5×64",
+        "flatten",
+        "1,600",
+        "dropout",
+        "1,600",
+        "classifier",
+        "10",
+    ]
     arrows = [t for t in ax.texts if getattr(t, "arrow_patch", None) is not None]
     assert len(arrows) == 7  # one row: an arrow between each pair of neighbours
     assert ax.get_title() == "Book model"
@@ -605,8 +650,9 @@ def test_sliding_window_bad_input(shape, kernel_size, positions, message):
         plotting.plot_sliding_window(np.zeros(shape), kernel_size=kernel_size, positions=positions)
 
 
-@pytest.mark.parametrize("in_channels, out_channels, kernel_size, input_side", [(32, 64, 3, 13), (1, 32, 3, 28),
-                                                                                 (6, 16, 5, 14)])
+@pytest.mark.parametrize(
+    "in_channels, out_channels, kernel_size, input_side", [(32, 64, 3, 13), (1, 32, 3, 28), (6, 16, 5, 14)]
+)
 def test_channels_volume_counts_the_parameters_as_keras_does(in_channels, out_channels, kernel_size, input_side):
     import keras
 
@@ -617,8 +663,11 @@ def test_channels_volume_counts_the_parameters_as_keras_does(in_channels, out_ch
     [count] = [t for t in texts if t.startswith("parameters:")]
     assert count.endswith(f"= {layer.count_params():,}")
     out_side = input_side - kernel_size + 1
-    for shape in [(input_side, input_side, in_channels), (kernel_size, kernel_size, in_channels),
-                  (out_side, out_side, out_channels)]:
+    for shape in [
+        (input_side, input_side, in_channels),
+        (kernel_size, kernel_size, in_channels),
+        (out_side, out_side, out_channels),
+    ]:
         assert " × ".join(map(str, shape)) in texts
     assert fig.axes[0].get_title() == "Volumes"
     assert all(t.get_fontsize() >= 9 for t in fig.axes[0].texts)
@@ -667,7 +716,7 @@ def test_receptive_field_of_conv2_is_the_pixels_that_move_it(book_model):
     size, jump = plotting.receptive_field(book_model, "conv2")
     moved = np.abs(out[1:, r, c, :] - out[0, r, c, :]).max(axis=1).reshape(28, 28) > 1e-5
     field = np.zeros((28, 28), bool)
-    field[jump * r:jump * r + size, jump * c:jump * c + size] = True
+    field[jump * r : jump * r + size, jump * c : jump * c + size] = True
     assert field.sum() == 64 and field[6:14, 8:16].all()  # rows 6..13, columns 8..15
     np.testing.assert_array_equal(moved, field)  # every pixel inside moves unit (3, 4), none outside does
 

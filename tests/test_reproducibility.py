@@ -11,7 +11,7 @@ import digitlib
 def _train_a_little(seed):
     digitlib.set_seed(seed)
     x = np.random.default_rng(1).random((256, 28, 28, 1), dtype=np.float32)
-    y = digitlib.one_hot(np.arange(256) % 10)
+    y = digitlib.data.one_hot(np.arange(256) % 10)
     model = digitlib.simple_convnet()
     model.compile(optimizer="adam", loss="categorical_crossentropy")
     history = model.fit(x, y, batch_size=64, epochs=1, shuffle=True, verbose=0)

@@ -60,10 +60,7 @@ def test_seeding_training_and_predicting_print_nothing_on_stderr():
 def test_the_filter_passes_warnings_and_errors_through():
     lines = "\\n".join([BANNER, INFO, WARNING, ERROR]) + "\\n"
     result = _run(
-        "import os\n"
-        "from digitlib._tensorflow import _filter_fd2\n"
-        "with _filter_fd2():\n"
-        f"    os.write(2, b'{lines}')\n"
+        f"import os\nfrom digitlib._tensorflow import _filter_fd2\nwith _filter_fd2():\n    os.write(2, b'{lines}')\n"
     )
     assert result.returncode == 0
     assert result.stderr.splitlines() == [WARNING, ERROR]
@@ -89,13 +86,18 @@ def test_importing_digitlib_changes_nothing_and_loads_no_tensorflow():
 
 
 def test_import_tensorflow_sets_no_variable_for_child_processes():
-    result = _run("import os, digitlib\ndigitlib.import_tensorflow()\nprint(os.environ.get('TF_CPP_MIN_LOG_LEVEL'))\n",
-                  env={k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"})
+    result = _run(
+        "import os, digitlib\ndigitlib.import_tensorflow()\nprint(os.environ.get('TF_CPP_MIN_LOG_LEVEL'))\n",
+        env={k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"},
+    )
     assert result.returncode == 0 and result.stdout.strip() == "None", result.stderr
 
 
 def test_digitlib_works_without_stderr():
-    code = "import sys\nsys.stderr = None\nimport digitlib\ndigitlib.import_tensorflow()\nprint(digitlib.simple_convnet().name)\n"
+    code = (
+        "import sys\nsys.stderr = None\nimport digitlib\n"
+        "digitlib.import_tensorflow()\nprint(digitlib.simple_convnet().name)\n"
+    )
     assert _run(code).stdout.strip() == "simple_convnet"
     closed = _run(code.replace("sys.stderr = None\n", ""), preexec_fn=lambda: os.close(2))  # as `2>&-`
     assert closed.returncode == 0 and closed.stdout.strip() == "simple_convnet"
@@ -110,7 +112,9 @@ def test_a_fatal_message_before_an_abort_is_shown(tmp_path):
         "os.write(2, b'F0000 00:00:1795321672.437268    3108 fatal.cc:1] Check failed: the CPU lacks AVX\\n')\n"
         "os.abort()\n"
     )
-    result = _run("from digitlib._tensorflow import import_tensorflow\nimport_tensorflow()\n",
-                  env=dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), *sys.path])))
+    result = _run(
+        "from digitlib._tensorflow import import_tensorflow\nimport_tensorflow()\n",
+        env=dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), *sys.path])),
+    )
     assert result.returncode != 0
     assert "Check failed: the CPU lacks AVX" in result.stderr and "oneDNN" not in result.stderr

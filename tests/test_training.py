@@ -99,9 +99,14 @@ def test_cache_key_covers_recipe_data_versions_and_code(monkeypatch):
     key = training.cache_key(TINY)
     assert key == training.cache_key(Recipe(epochs=2, batch_size=64))
     changed = [
-        TINY.replace(epochs=3), TINY.replace(batch_size=32), TINY.replace(seed=1),
-        TINY.replace(learning_rate=0.002), TINY.replace(train_size=500), TINY.replace(validation_split=0.2),
-        TINY.replace(model_options={"dropout": 0.25}), TINY.replace(optimizer="sgd"),
+        TINY.replace(epochs=3),
+        TINY.replace(batch_size=32),
+        TINY.replace(seed=1),
+        TINY.replace(learning_rate=0.002),
+        TINY.replace(train_size=500),
+        TINY.replace(validation_split=0.2),
+        TINY.replace(model_options={"dropout": 0.25}),
+        TINY.replace(optimizer="sgd"),
         TINY.replace(callbacks={"early_stopping": {"patience": 2}}),
     ]
     keys = {training.cache_key(recipe) for recipe in changed}
@@ -125,6 +130,7 @@ def test_cache_key_covers_recipe_data_versions_and_code(monkeypatch):
 
 def _edited(module_edits):
     """A source lookup for _code_digest with some modules' text edited: {module: (old, new)}."""
+
     def source(module):
         text = training._module_source(module)
         if module in module_edits:
@@ -132,23 +138,61 @@ def _edited(module_edits):
             assert old in text, old
             text = text.replace(old, new, 1)
         return text
+
     return source
 
 
 LENET = Recipe(model="lenet5")
 
 
-@pytest.mark.parametrize("edit, changes_book_model, changes_lenet", [
-    (("digitlib.models", ('"""The book\'s model:', '"""The model of this book:')), False, False),
-    (("digitlib.training", ("# EpochLog prints one line per epoch instead", "# a line per epoch")), False, False),
-    (("digitlib.training", ('"""Remove the staging folders', '"""Delete the staging folders')), False, False),
-    (("digitlib.training", ("_remove_stale_partials(entry.parent)", "pass")), False, False),
-    (("digitlib.models", ('kernel_size=(3, 3), activation="relu", name="conv1"',
-                          'kernel_size=(5, 5), activation="relu", name="conv1"')), True, False),
-    (("digitlib.reproducibility", ("keras.utils.set_random_seed(seed)", "keras.utils.set_random_seed(seed + 1)")), True, True),
-    (("digitlib.data", ("return images.astype(np.float32) / np.float32(255)", "return images.astype(np.float32) / np.float32(256)")), True, True),
-], ids=["a docstring", "a comment", "a helper's docstring", "cache code", "the book model's code", "set_seed",
-        "the preprocessing"])
+@pytest.mark.parametrize(
+    "edit, changes_book_model, changes_lenet",
+    [
+        (("digitlib.models", ('"""The book\'s model:', '"""The model of this book:')), False, False),
+        (("digitlib.training", ("# EpochLog prints one line per epoch instead", "# a line per epoch")), False, False),
+        (("digitlib.training", ('"""Remove the staging folders', '"""Delete the staging folders')), False, False),
+        (("digitlib.training", ("_remove_stale_partials(entry.parent)", "pass")), False, False),
+        (
+            (
+                "digitlib.models",
+                (
+                    'kernel_size=(3, 3), activation="relu", name="conv1"',
+                    'kernel_size=(5, 5), activation="relu", name="conv1"',
+                ),
+            ),
+            True,
+            False,
+        ),
+        (
+            (
+                "digitlib.reproducibility",
+                ("keras.utils.set_random_seed(seed)", "keras.utils.set_random_seed(seed + 1)"),
+            ),
+            True,
+            True,
+        ),
+        (
+            (
+                "digitlib.data",
+                (
+                    "return images.astype(np.float32) / np.float32(255)",
+                    "return images.astype(np.float32) / np.float32(256)",
+                ),
+            ),
+            True,
+            True,
+        ),
+    ],
+    ids=[
+        "a docstring",
+        "a comment",
+        "a helper's docstring",
+        "cache code",
+        "the book model's code",
+        "set_seed",
+        "the preprocessing",
+    ],
+)
 def test_the_code_digest_follows_the_code_that_trains(edit, changes_book_model, changes_lenet):
     module, change = edit
     source = _edited({module: change})
@@ -226,8 +270,9 @@ def _plain_fit(small_mnist, size=None, **fit_options):
     x, y = digitlib.preprocess(x[:size], y[:size])
     digitlib.set_seed(TINY.seed)
     plain = digitlib.simple_convnet()
-    plain.compile(optimizer=keras.optimizers.Adam(learning_rate=0.001), loss="categorical_crossentropy",
-                  metrics=["accuracy"])
+    plain.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=0.001), loss="categorical_crossentropy", metrics=["accuracy"]
+    )
     return plain, plain.fit(x, y, batch_size=64, epochs=2, verbose=0, **fit_options)
 
 
@@ -411,8 +456,13 @@ def _bound_by_permissions() -> list[str]:
 
 def _child(cache, bound=False):
     command = (_bound_by_permissions() if bound else [sys.executable]) + ["-c", CHILD]
-    return subprocess.Popen(command, env=dict(os.environ, **{training.CACHE_ENV: str(cache)}),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        command,
+        env=dict(os.environ, **{training.CACHE_ENV: str(cache)}),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _report(process):
@@ -485,13 +535,13 @@ def test_three_processes_that_find_one_damaged_entry_all_succeed(cache):
 
 def test_cache_dir_from_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv(training.CACHE_ENV, str(tmp_path / "mine"))
-    assert digitlib.cache_dir() == tmp_path / "mine"
+    assert training.cache_dir() == tmp_path / "mine"
     monkeypatch.delenv(training.CACHE_ENV)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert digitlib.cache_dir() == tmp_path / "xdg" / "digitlib"
+    assert training.cache_dir() == tmp_path / "xdg" / "digitlib"
     monkeypatch.delenv("XDG_CACHE_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    assert digitlib.cache_dir() == tmp_path / "home" / ".cache" / "digitlib"
+    assert training.cache_dir() == tmp_path / "home" / ".cache" / "digitlib"
 
 
 @pytest.mark.parametrize("recipe, verbose", [("adam", 1), (TINY, 3), (TINY, -1)])
@@ -528,8 +578,9 @@ def test_early_stopping_from_the_recipe_stops_and_restores(cache):
     # min_delta no epoch can beat: the second epoch "fails to improve" and training stops
     recipe = TINY.replace(
         epochs=6,
-        callbacks={"early_stopping": {"monitor": "val_loss", "patience": 1, "min_delta": 10.0,
-                                      "restore_best_weights": True}},
+        callbacks={
+            "early_stopping": {"monitor": "val_loss", "patience": 1, "min_delta": 10.0, "restore_best_weights": True}
+        },
     )
     _, history = digitlib.train(recipe, verbose=0)
     assert history.epochs_run == 2
@@ -540,8 +591,10 @@ def test_early_stopping_from_the_recipe_stops_and_restores(cache):
 
 def test_a_cosine_schedule_falls_from_the_learning_rate_to_zero_over_all_steps(small_mnist):
     (x, y), _ = small_mnist
-    train, validation = (data.scale_images(x[:100])[..., None], data.one_hot(y[:100])), (
-        data.scale_images(x[100:120])[..., None], data.one_hot(y[100:120]))
+    train, validation = (
+        (data.scale_images(x[:100])[..., None], data.one_hot(y[:100])),
+        (data.scale_images(x[100:120])[..., None], data.one_hot(y[100:120])),
+    )
     recipe = Recipe(epochs=2, batch_size=32, learning_rate=0.01, lr_schedule="cosine")
     assert training.cache_key(recipe) != training.cache_key(recipe.replace(lr_schedule="constant"))
     model = digitlib.simple_convnet()
@@ -605,8 +658,15 @@ def test_a_constant_rate_stays_the_learning_rate(small_mnist):
 
 
 def test_train_with_a_cosine_schedule_counts_train_size_and_survives_the_cache(cache):
-    recipe = Recipe(model="modern_convnet", model_options={"filters": [8, 16]}, epochs=2, batch_size=32,
-                    train_size=100, learning_rate=0.01, lr_schedule="cosine")
+    recipe = Recipe(
+        model="modern_convnet",
+        model_options={"filters": [8, 16]},
+        epochs=2,
+        batch_size=32,
+        train_size=100,
+        learning_rate=0.01,
+        lr_schedule="cosine",
+    )
     model, history = digitlib.train(recipe, verbose=0)
     assert not history.from_cache and history.epochs_run == 2
     assert model.optimizer._learning_rate.decay_steps == 8  # 100 images, not the 900 of the training part
