@@ -498,14 +498,14 @@ def test_the_pad_says_when_a_drawing_is_not_one_digit(site, visit):
     base, _ = site
     page = visit(f"{base}{PAD_PAGE}.html").page
     _draw(page, STROKES[7])
-    page.locator("#pad").scroll_into_view_if_needed()
     box = page.locator("#pad").bounding_box()
-    page.mouse.move(box["x"] + 1, box["y"] + box["height"] / 2)  # a cross from edge to edge
-    page.mouse.down()
-    for point in _densify(
-        [(box["x"] + 1, box["y"] + box["height"] / 2), (box["x"] + box["width"] - 1, box["y"] + box["height"] / 2)]
-    ):
-        page.mouse.move(*point)
-    page.mouse.up()
+    left, top, right, bottom = box["x"] + 1, box["y"] + 1, box["x"] + box["width"] - 1, box["y"] + box["height"] - 1
+    middle_x, middle_y = (left + right) / 2, (top + bottom) / 2
+    for start, end in [((left, middle_y), (right, middle_y)), ((middle_x, top), (middle_x, bottom))]:  # a cross
+        page.mouse.move(*start)
+        page.mouse.down()
+        for point in _densify([start, end])[1:]:
+            page.mouse.move(*point)
+        page.mouse.up()
     page.wait_for_function("() => document.getElementById('prediction').dataset.digit === ''")
     assert "edges of the box" in page.locator(".rmd-answer").inner_text()
