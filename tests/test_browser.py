@@ -18,6 +18,7 @@ tests skip and say how to install it, unless ``DIGITLIB_BROWSER_REQUIRED=1`` (se
 
 from __future__ import annotations
 
+import base64
 import functools
 import http.server
 import json
@@ -477,10 +478,11 @@ def test_the_pads_preparation_is_prepare_digits_on_many_drawings(chromium):
         )
         ours = page.evaluate(
             """([drawings, constants]) => drawings.map(([w, h, data]) => {
-            const {input, problem} = module.exports.prepare(Uint8ClampedArray.from(data), w, h, constants);
+            const rgba = Uint8ClampedArray.from(atob(data), (c) => c.charCodeAt(0));
+            const {input, problem} = module.exports.prepare(rgba, w, h, constants);
             return [input && Array.from(input), problem]; })""",
             [
-                [[d.shape[1], d.shape[0], d.ravel().tolist()] for d in drawings],
+                [[d.shape[1], d.shape[0], base64.b64encode(d.tobytes()).decode()] for d in drawings],
                 digitlib.drawing_pad.model_spec(digitlib.simple_convnet())["constants"],
             ],
         )
