@@ -261,10 +261,9 @@ def check_one_digit(ink) -> None:
             f"ink covers {share:.0%} of the image, more than one digit does: crop the photo with a margin of plain "
             "paper around the digit, and photograph it in even light"
         )
-    rows, cols = np.flatnonzero(inked.any(axis=1)), np.flatnonzero(inked.any(axis=0))
-    if rows.size == 0:
+    if not inked.any():
         return
-    box = inked[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    box = crop_to_ink(inked)
     short, long = sorted(box.shape)
     sides = (box[0].mean(), box[-1].mean(), box[:, 0].mean(), box[:, -1].mean())
     if short >= FRAME_MIN_SIDE and short >= long / 2 and min(sides) >= FRAME_SIDE_SHARE:
