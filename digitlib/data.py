@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from digitlib._checks import checked_int
+
 #: The bundled copy of MNIST (Keras's ``mnist.npz`` layout).
 MNIST_PATH = Path(__file__).parent / "resources" / "mnist.npz"
 
@@ -135,8 +137,7 @@ def validation_split_sizes(num_samples: int, validation_split: float) -> tuple[i
     holds out the rest, the *last* ones, before any shuffling. Returns
     ``(num_train, num_validation)``; like Keras, refuses a split that leaves a part empty.
     """
-    if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
-        raise ValueError(f"num_samples must be a positive int, got {num_samples!r}")
+    num_samples = checked_int(num_samples, "num_samples")
     if not 0 < validation_split < 1:
         raise ValueError(f"validation_split must lie strictly between 0 and 1, got {validation_split!r}")
     num_train = int(math.floor(num_samples * (1.0 - validation_split)))
@@ -157,7 +158,6 @@ def training_splits(validation_split: float = 0.1, train_size: int | None = None
     num_train, _ = validation_split_sizes(len(images), validation_split)
     if train_size is None:
         train_size = num_train
-    if isinstance(train_size, bool) or not isinstance(train_size, int) or not 1 <= train_size <= num_train:
-        raise ValueError(f"train_size must be an int in 1..{num_train}, got {train_size!r}")
+    train_size = checked_int(train_size, "train_size", high=num_train)
     x, y = preprocess(images, labels)
     return (x[:train_size], y[:train_size]), (x[num_train:], y[num_train:])

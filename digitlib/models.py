@@ -6,13 +6,14 @@ import keras
 import numpy as np
 from keras import layers
 
+from digitlib._checks import checked_int, checked_number
+
 
 def _check_shape(input_shape, num_classes):
     shape = tuple(input_shape)
     if len(shape) != 3 or not all(isinstance(d, int) and d > 0 for d in shape):
         raise ValueError(f"input_shape must be three positive ints (height, width, channels), got {input_shape!r}")
-    if not isinstance(num_classes, int) or num_classes < 2:
-        raise ValueError(f"num_classes must be an int of at least 2, got {num_classes!r}")
+    checked_int(num_classes, "num_classes", low=2)
     return shape
 
 
@@ -23,8 +24,7 @@ def simple_convnet(input_shape=(28, 28, 1), num_classes: int = 10, dropout: floa
     -> Flatten -> Dropout(``dropout``) -> Dense(num_classes, softmax). Uncompiled.
     """
     shape = _check_shape(input_shape, num_classes)
-    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
-        raise ValueError(f"dropout must be a rate in [0, 1), got {dropout!r}")
+    checked_number(dropout, "dropout", 0, 1)
     return keras.Sequential(
         [
             keras.Input(shape=shape),
@@ -57,8 +57,7 @@ def _sequential(name: str, input_shape, num_classes: int, body: list) -> keras.M
 def mlp(input_shape=(28, 28, 1), num_classes: int = 10, hidden_units: int = 128) -> keras.Model:
     """A multilayer perceptron on the raw pixels: Flatten -> Dense(hidden_units, relu) ->
     Dense(num_classes, softmax); the usual baseline for convnets (101,770 parameters)."""
-    if isinstance(hidden_units, bool) or not isinstance(hidden_units, int) or hidden_units < 1:
-        raise ValueError(f"hidden_units must be a positive int, got {hidden_units!r}")
+    hidden_units = checked_int(hidden_units, "hidden_units")
     body = [layers.Flatten(name="flatten"), layers.Dense(hidden_units, activation="relu", name="hidden")]
     return _sequential("mlp", input_shape, num_classes, body)
 
@@ -105,8 +104,7 @@ def big_5x5_convnet(input_shape=(28, 28, 1), num_classes: int = 10, dropout: flo
     """Large 5 × 5 filters with ``same`` padding and a big dense layer, as in TensorFlow's
     early "Deep MNIST" tutorial: Conv 32@5x5 + pool, Conv 64@5x5 + pool, Dense 1024,
     Dropout, Dense 10 (3,274,634 parameters)."""
-    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
-        raise ValueError(f"dropout must be a rate in [0, 1), got {dropout!r}")
+    checked_number(dropout, "dropout", 0, 1)
     body = [
         *_conv_pool(32, 5, "block1", padding="same"),
         *_conv_pool(64, 5, "block2", padding="same"),
@@ -128,8 +126,7 @@ def augmentation(
     resamplings in a row blur them. The layers act only when ``training=True``; at
     inference they pass images through unchanged."""
     for name, value, upper in (("rotation", rotation, 180), ("shift", shift, 1), ("zoom", zoom, 1)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < upper:
-            raise ValueError(f"{name} must be a number in [0, {upper}), got {value!r}")
+        checked_number(value, name, 0, upper)
     if interpolation not in ("nearest", "bilinear"):
         raise ValueError(f"interpolation must be 'nearest' or 'bilinear', got {interpolation!r}")
     resampling = {"fill_mode": "constant", "interpolation": interpolation}
@@ -173,10 +170,8 @@ def modern_convnet(
     for name, flag in (("batch_norm", batch_norm), ("augment", augment)):
         if not isinstance(flag, bool):
             raise ValueError(f"{name} must be True or False, got {flag!r}")
-    if isinstance(dense_units, bool) or not isinstance(dense_units, int) or dense_units < 0:
-        raise ValueError(f"dense_units must be an int >= 0, got {dense_units!r}")
-    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
-        raise ValueError(f"dropout must be a rate in [0, 1), got {dropout!r}")
+    dense_units = checked_int(dense_units, "dense_units", low=0)
+    checked_number(dropout, "dropout", 0, 1)
     shape = _check_shape(input_shape, num_classes)
     side = min(shape[:2])
     for _ in filters:  # each block: a 3x3 valid convolution, then halving

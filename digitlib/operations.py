@@ -17,6 +17,8 @@ from numbers import Integral
 
 import numpy as np
 
+from digitlib._checks import checked_int
+
 __all__ = [
     "avg_pool2d",
     "conv2d",
@@ -33,16 +35,15 @@ _PADDINGS = ("valid", "same")
 # --- argument checks -------------------------------------------------------------------
 
 
-def _is_positive_int(value) -> bool:
-    return isinstance(value, Integral) and not isinstance(value, bool) and value > 0
-
-
 def _pair(value, name: str) -> tuple[int, int]:
     """Turn ``3`` into ``(3, 3)`` and ``(3, 2)`` into ``(3, 2)`` (rows, columns); both must be > 0."""
     pair = (value, value) if not isinstance(value, (tuple, list)) else tuple(value)
-    if len(pair) != 2 or not all(_is_positive_int(v) for v in pair):
-        raise ValueError(f"{name} must be a positive int or a pair of positive ints, got {value!r}")
-    return int(pair[0]), int(pair[1])
+    try:
+        if len(pair) == 2:
+            return checked_int(pair[0], name), checked_int(pair[1], name)
+    except ValueError:
+        pass
+    raise ValueError(f"{name} must be a positive int or a pair of positive ints, got {value!r}")
 
 
 def _check_padding(padding) -> str:
@@ -72,8 +73,7 @@ def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: str 
     ``same`` (zero-pad as needed): ``ceil(size / stride)``, whatever the kernel size.
     """
     for name, value in (("size", size), ("kernel_size", kernel_size), ("stride", stride)):
-        if not _is_positive_int(value):
-            raise ValueError(f"{name} must be a positive int, got {value!r}")
+        checked_int(value, name)
     padding = _check_padding(padding)
     if padding == "same":
         return math.ceil(size / stride)

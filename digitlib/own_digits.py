@@ -64,6 +64,8 @@ from pathlib import Path
 
 import numpy as np
 
+from digitlib._checks import checked_number
+
 #: Side of the square frame the model expects.
 FRAME = 28
 #: Side of the box the digit is scaled to fit, as in MNIST.
@@ -208,8 +210,7 @@ def ink_image(gray, threshold: float = INK_THRESHOLD) -> np.ndarray:
     gray = np.asarray(gray, dtype=np.float64)
     if gray.ndim != 2 or gray.size == 0:
         raise ValueError(f"gray must be a non-empty 2-D array, got shape {gray.shape}")
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= threshold < 1:
-        raise ValueError(f"threshold must be a number in [0, 1), got {threshold!r}")
+    threshold = checked_number(threshold, "threshold", 0, 1)
     background = background_level(gray)
     low, high = np.percentile(gray, [0.1, 99.9])
     ink = background - gray if background - low > high - background else gray - background
@@ -399,8 +400,7 @@ def draw_strokes(strokes, shape=(FRAME, FRAME), width: float = 2.0, box=None) ->
     height, width_px = (int(n) for n in shape)
     if height < 1 or width_px < 1:
         raise ValueError(f"shape must be two positive sizes, got {shape!r}")
-    if not isinstance(width, (int, float)) or isinstance(width, bool) or width <= 0:
-        raise ValueError(f"width must be a positive number of pixels, got {width!r}")
+    width = checked_number(width, "width", include_low=False)
     if box is None:
         box = (0.1 * width_px, 0.1 * height, 0.9 * width_px, 0.9 * height)
     left, top, right, bottom = (float(v) for v in box)

@@ -13,6 +13,8 @@ import numpy as np
 from matplotlib import colors as mcolors
 from matplotlib import ticker
 
+from digitlib._checks import checked_int
+
 #: Perceptually uniform colormap for digits and heat maps.
 CMAP = "viridis"
 #: Colour that marks a wrong prediction (Okabe-Ito vermillion, distinct for colour-blind readers).
@@ -902,11 +904,7 @@ def plot_sliding_window(image, kernel_size: int = 3, positions=None, title: str 
     if image.ndim != 2 or image.size == 0:
         raise ValueError(f"image must be 2-D (H, W) or (H, W, 1), got shape {image.shape}")
     height, width = image.shape
-    if isinstance(kernel_size, bool) or not isinstance(kernel_size, int) or not 1 <= kernel_size <= min(height, width):
-        raise ValueError(
-            f"kernel_size must be an int from 1 to {min(height, width)} for a {height} × {width} "
-            f"input, got {kernel_size!r}"
-        )
+    kernel_size = checked_int(kernel_size, "kernel_size", high=min(height, width))
     out_h, out_w = height - kernel_size + 1, width - kernel_size + 1
     if positions is None:
         positions = dict.fromkeys([(0, 0), (0, min(1, out_w - 1)), (out_h - 1, out_w - 1)])
@@ -1012,8 +1010,7 @@ def plot_channels_volume(
         "input_side": input_side,
     }
     for name, value in values.items():
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a positive int, got {value!r}")
+        checked_int(value, name)
     if kernel_size > input_side:
         raise ValueError(f"kernel_size {kernel_size} is larger than the {input_side} × {input_side} input")
     out_side = input_side - kernel_size + 1

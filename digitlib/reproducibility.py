@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import keras
 
+from digitlib._checks import checked_int
+
 
 def set_seed(seed: int = 0) -> None:
     """Seed Python, NumPy and TensorFlow (through Keras).
@@ -15,6 +17,5 @@ def set_seed(seed: int = 0) -> None:
     Keras feeds NumPy arrays to a model. On a GPU some kernels are not deterministic, so
     runs there (as in Colab) can differ in the last digits.
     """
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
-        raise ValueError(f"seed must be an int in 0..2**32-1, got {seed!r}")
+    seed = checked_int(seed, "seed", low=0, high=2**32 - 1)
     keras.utils.set_random_seed(seed)  # seeds Python's random, NumPy and TensorFlow

@@ -39,6 +39,7 @@ import keras
 import numpy as np
 
 from digitlib import data, models
+from digitlib._checks import checked_int, checked_number
 from digitlib.reproducibility import set_seed
 
 #: Environment variable naming the cache directory.
@@ -53,8 +54,7 @@ class StopAtAccuracy(keras.callbacks.Callback):
 
     def __init__(self, target: float, monitor: str = "val_accuracy"):
         super().__init__()
-        if isinstance(target, bool) or not isinstance(target, (int, float)) or not 0 < target <= 1:
-            raise ValueError(f"target must be an accuracy in (0, 1], got {target!r}")
+        target = checked_number(target, "target", 0, 1, include_low=False, include_high=True)
         if not isinstance(monitor, str) or not monitor:
             raise ValueError(f"monitor must name a logged metric, got {monitor!r}")
         self.target = float(target)
@@ -116,11 +116,6 @@ LR_SCHEDULES = ("constant", "cosine")
 _CALLBACKS = {"early_stopping": keras.callbacks.EarlyStopping, "stop_at_accuracy": StopAtAccuracy}
 
 
-def _positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-
-
 @dataclasses.dataclass(frozen=True)
 class Recipe:
     """Everything that decides a training run's result.
@@ -164,13 +159,11 @@ class Recipe:
             inspect.signature(models.ARCHITECTURES[self.model]).bind(**self.model_options)
         except TypeError as error:
             raise ValueError(f"bad model_options for {self.model!r}: {error}") from None
-        _positive_int(self.batch_size, "batch_size")
-        _positive_int(self.epochs, "epochs")
+        checked_int(self.batch_size, "batch_size")
+        checked_int(self.epochs, "epochs")
         if self.train_size is not None:
-            _positive_int(self.train_size, "train_size")
-        lr = self.learning_rate
-        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < math.inf:
-            raise ValueError(f"learning_rate must be a positive number, got {lr!r}")
+            checked_int(self.train_size, "train_size")
+        checked_number(self.learning_rate, "learning_rate", include_low=False)
         if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
         if not isinstance(self.validation_split, float) or not 0 <= self.validation_split < 1:
@@ -180,8 +173,7 @@ class Recipe:
                 "callbacks watch the validation metrics, and validation_split=0.0 "
                 f"holds out no validation part; drop {sorted(self.callbacks)}"
             )
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**32:
-            raise ValueError(f"seed must be an int in 0..2**32-1, got {self.seed!r}")
+        checked_int(self.seed, "seed", low=0, high=2**32 - 1)
         for name, module in (("optimizer", keras.optimizers), ("loss", keras.losses)):
             try:
                 module.get(getattr(self, name))
@@ -263,12 +255,17 @@ def _definitions(source: str) -> tuple[dict, dict]:
             for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
                 if isinstance(target, ast.Name):
                     definitions[target.id] = node
-        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("digitlib"):
+        elif isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            if node.level == 1:  # from . import x, from .module import x
+                module = f"digitlib.{module}".rstrip(".")
+            if not (module + ".").startswith("digitlib."):
+                continue
             for alias in node.names:
-                if node.module == "digitlib":
+                if module == "digitlib":
                     imported[alias.asname or alias.name] = (f"digitlib.{alias.name}", None)
                 else:
-                    imported[alias.asname or alias.name] = (node.module, alias.name)
+                    imported[alias.asname or alias.name] = (module, alias.name)
     return definitions, imported
 
 

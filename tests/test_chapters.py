@@ -2,16 +2,19 @@
 
 - As committed: outputs stripped except the pinned ones, one `parameters` cell, quick
   settings for tests, the Colab install cell first, alt text on every figure.
-- papermill runs each chapter with its quick parameters; the tests assert on the values it
-  glued into the prose (every value the prose uses exists; known facts are right).
-- nbval re-runs each chapter and checks that the pinned outputs (shapes, dtypes, parameter
-  counts) come out exactly as committed.
+- Executed once: papermill injects each chapter's quick parameters and nbval runs it, checking
+  that the pinned outputs (shapes, dtypes, parameter counts) come out exactly as committed.
+  The tests read the run's outputs: no errors or stderr, every value the prose uses glued,
+  known facts right.
+- Rerun: papermill runs each chapter that trains once more, and it must take its models from
+  the cache and glue the same numbers.
 
 A chapter added to _toc.yml is picked up by all of these without editing this file.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -142,17 +145,25 @@ def _cache_snapshot(folder):
 
 
 @pytest.fixture(scope="module")
-def executed(chapter, tmp_path_factory, model_cache):
-    nb = read_notebook(chapter)
-    output = tmp_path_factory.mktemp(chapter.stem) / chapter.name
-    return papermill.execute_notebook(
-        str(chapter),
-        str(output),
-        parameters=quick_parameters(nb),
-        kernel_name="python3",
-        cwd=str(chapter.parent),
-        progress_bar=False,
-    )
+def nbval_run(chapter, tmp_path_factory, model_cache):
+    """The chapter's one run: nbval executes its quick copy and compares the pinned outputs."""
+    folder = tmp_path_factory.mktemp(chapter.stem)
+    notebook = _quick_copy(chapter, folder / chapter.name)
+    return notebook, _run_nbval(notebook, folder)
+
+
+@pytest.fixture(scope="module")
+def executed(nbval_run):
+    """The notebook as nbval ran it, with every cell's outputs."""
+    notebook, _ = nbval_run
+    return read_notebook(notebook.with_suffix(".executed.ipynb"))
+
+
+def test_pinned_outputs_are_reproduced(nbval_run):
+    notebook, result = nbval_run
+    n_cells = len(code_cells(read_notebook(notebook)))
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert re.search(rf"\b{n_cells} passed\b", result.stdout), result.stdout[-2000:]
 
 
 def test_runs_without_errors_or_stderr(executed):
@@ -264,11 +275,15 @@ def test_the_code_of_every_solution_checks_or_glues_its_answer(chapter):
         assert "check(" in source or "glue(" in source, source
 
 
-# --- pinned outputs checked by nbval --------------------------------------------------------
+# --- how the chapters are run -------------------------------------------------------------
 
 
-def _run_nbval(notebook, tmp_path):
-    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+def _run_nbval(notebook, folder):
+    """nbval on ``notebook`` in a pytest of its own, which writes the notebook as it ran
+    beside it (tests/nbval_record.py)."""
+    (folder / "pytest.ini").write_text("[pytest]\n")
+    tests = str(ROOT / "tests")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [tests, os.environ.get("PYTHONPATH")])))
     return subprocess.run(
         [
             sys.executable,
@@ -277,17 +292,20 @@ def _run_nbval(notebook, tmp_path):
             "--nbval-lax",
             "--nbval-current-env",
             "-p",
+            "nbval_record",
+            "-p",
             "no:cacheprovider",
             "-c",
-            str(tmp_path / "pytest.ini"),
+            str(folder / "pytest.ini"),
             "--rootdir",
-            str(tmp_path),
+            str(folder),
             "-q",
             str(notebook),
         ],
         capture_output=True,
         text=True,
         timeout=3600,
+        env=env,
     )
 
 
@@ -312,21 +330,17 @@ def _quick_copy(chapter, path):
     return path
 
 
-def test_pinned_outputs_are_reproduced(chapter, tmp_path):
-    notebook = _quick_copy(chapter, tmp_path / chapter.name)
-    result = _run_nbval(notebook, tmp_path)
-    n_cells = len(code_cells(read_notebook(notebook)))
-    assert result.returncode == 0, result.stdout[-4000:]
-    assert re.search(rf"\b{n_cells} passed\b", result.stdout), result.stdout[-2000:]
-
-
 def test_nbval_catches_a_changed_pinned_output(tmp_path):
+    """The first chapter up to its first pinned cell, with that cell's output changed."""
     chapter = CHAPTERS[0]
     notebook = _quick_copy(chapter, tmp_path / chapter.name)
     nb = read_notebook(notebook)
     pinned = next(c for c in code_cells(nb) if c.metadata.get("keep_output"))
     pinned.outputs[0]["text"] = "a shape that the code does not print\n"
+    nb.cells = nb.cells[: nb.cells.index(pinned) + 1]
     nbformat.write(nb, notebook)
     result = _run_nbval(notebook, tmp_path)
     assert result.returncode != 0
     assert "1 failed" in result.stdout
+    ran = read_notebook(notebook.with_suffix(".executed.ipynb"))
+    assert code_cells(ran)[-1].outputs[0]["text"] != pinned.outputs[0]["text"], "the record keeps the run's output"

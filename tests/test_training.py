@@ -182,6 +182,7 @@ LENET = Recipe(model="lenet5")
             True,
             True,
         ),
+        (("digitlib._checks", ("value < low", "value <= low")), True, True),
     ],
     ids=[
         "a docstring",
@@ -191,6 +192,7 @@ LENET = Recipe(model="lenet5")
         "the book model's code",
         "set_seed",
         "the preprocessing",
+        "a shared argument check",
     ],
 )
 def test_the_code_digest_follows_the_code_that_trains(edit, changes_book_model, changes_lenet):
@@ -198,6 +200,16 @@ def test_the_code_digest_follows_the_code_that_trains(edit, changes_book_model, 
     source = _edited({module: change})
     assert (training._code_digest(TINY, source) != training._code_digest(TINY)) == changes_book_model
     assert (training._code_digest(LENET, source) != training._code_digest(LENET)) == changes_lenet
+
+
+def test_the_code_digest_follows_relative_imports_too():
+    source = "from . import data\nfrom ._checks import checked_int\nfrom .models import mlp as m\n"
+    _, imported = training._definitions(source)
+    assert imported == {
+        "data": ("digitlib.data", None),
+        "checked_int": ("digitlib._checks", "checked_int"),
+        "m": ("digitlib.models", "mlp"),
+    }
 
 
 # --- training and the cache -------------------------------------------------------------------
