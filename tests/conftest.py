@@ -34,19 +34,25 @@ TIERS = {"test_chapters.py": "chapters", "test_book.py": "book", "test_browser.p
 
 def pytest_collection_modifyitems(items):
     for item in items:
-        tier = TIERS.get(item.path.name, "unit")
-        item.add_marker(tier)
-        item.add_marker(pytest.mark.xdist_group(_share_group(item, tier)))
+        item.add_marker(TIERS.get(item.path.name, "unit"))
 
 
-def _share_group(item, tier: str) -> str:
-    """With ``pytest -n 2`` (pytest-xdist, ``--dist loadgroup``), the tests that share a costly
-    fixture go to one worker: the book tier shares one book build, a chapter's tests share its
-    run, a file's unit tests share its module fixtures."""
-    if tier == "book":
-        return "book"
-    chapter = getattr(item, "callspec", None) and item.callspec.params.get("chapter")
-    return f"{item.path.name}::{chapter.stem}" if chapter else item.path.name
+def pytest_xdist_make_scheduler(config, log):
+    """With ``pytest -n 2`` (pytest-xdist), the tests that share a costly fixture run on one
+    worker: the book tier shares one book build, a chapter's tests share its run, a file's
+    unit tests share its module fixtures."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedFixtures(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            name = Path(nodeid.split("::")[0]).name
+            if TIERS.get(name) == "book":
+                return "book"
+            if name == "test_chapters.py" and nodeid.endswith("]"):
+                return f"{name}[{nodeid[nodeid.rindex('[') + 1 : -1]}]"
+            return name
+
+    return SharedFixtures(config, log)
 
 
 def book_config() -> dict:
