@@ -71,9 +71,9 @@ def test_default_recipe_is_the_classic_one():
         ({"train_size": -5}, "train_size"),
         ({"learning_rate": 0}, "learning_rate"),
         ({"learning_rate": float("nan")}, "learning_rate"),
-        ({"validation_split": 1}, "validation_split"),
+        ({"validation_split": 1.0}, "validation_split"),  # the excluded end
         ({"validation_split": -0.1}, "validation_split"),
-        ({"validation_split": 0}, "validation_split"),
+        ({"validation_split": 0}, "validation_split"),  # an int: 0.0 is allowed, 0 is not
         ({"validation_split": 0.0, "callbacks": {"early_stopping": {}}}, "holds out no validation part"),
         ({"seed": -1}, "seed"),
         ({"callbacks": {"reduce_lr": {}}}, "unknown callbacks"),
@@ -81,8 +81,6 @@ def test_default_recipe_is_the_classic_one():
         ({"callbacks": {"early_stopping": {"patients": 3}}}, "bad options for callback"),
         ({"callbacks": {"stop_at_accuracy": {"target": 1.5}}}, "target"),
         ({"model_options": {"dropout": np.float32(0.2)}}, "plain JSON"),
-        ({"lr_schedule": "linear"}, "lr_schedule"),
-        ({"lr_schedule": None}, "lr_schedule"),
     ],
 )
 def test_bad_recipes_are_refused(changes, message):
@@ -90,9 +88,10 @@ def test_bad_recipes_are_refused(changes, message):
         Recipe(**changes)
 
 
-def test_replace_changes_one_field():
-    recipe = Recipe().replace(epochs=3)
-    assert recipe.epochs == 3 and recipe.batch_size == 128
+def test_replace_changes_one_field_and_checks_it():
+    assert Recipe().replace(epochs=3) == Recipe(epochs=3)
+    with pytest.raises(ValueError, match="epochs"):
+        Recipe().replace(epochs=0)
 
 
 def test_cache_key_covers_recipe_data_versions_and_code(monkeypatch):
@@ -108,6 +107,7 @@ def test_cache_key_covers_recipe_data_versions_and_code(monkeypatch):
         TINY.replace(model_options={"dropout": 0.25}),
         TINY.replace(optimizer="sgd"),
         TINY.replace(callbacks={"early_stopping": {"patience": 2}}),
+        TINY.replace(lr_schedule="cosine"),
     ]
     keys = {training.cache_key(recipe) for recipe in changed}
     assert len(keys) == len(changed) and key not in keys
@@ -150,7 +150,6 @@ LENET = Recipe(model="lenet5")
     [
         (("digitlib.models", ('"""The book\'s model:', '"""The model of this book:')), False, False),
         (("digitlib.training", ("# EpochLog prints one line per epoch instead", "# a line per epoch")), False, False),
-        (("digitlib.training", ('"""Remove the staging folders', '"""Delete the staging folders')), False, False),
         (("digitlib.training", ("_remove_stale_partials(entry.parent)", "pass")), False, False),
         (
             (
@@ -162,14 +161,6 @@ LENET = Recipe(model="lenet5")
             ),
             True,
             False,
-        ),
-        (
-            (
-                "digitlib.reproducibility",
-                ("keras.utils.set_random_seed(seed)", "keras.utils.set_random_seed(seed + 1)"),
-            ),
-            True,
-            True,
         ),
         (
             (
@@ -187,15 +178,15 @@ LENET = Recipe(model="lenet5")
     ids=[
         "a docstring",
         "a comment",
-        "a helper's docstring",
         "cache code",
         "the book model's code",
-        "set_seed",
         "the preprocessing",
         "a shared argument check",
     ],
 )
 def test_the_code_digest_follows_the_code_that_trains(edit, changes_book_model, changes_lenet):
+    """Kept out: docstrings, comments, code off the training path, another architecture. Followed:
+    a reached module's attribute (data.preprocess) and, through it, a name it imports (checked_int)."""
     module, change = edit
     source = _edited({module: change})
     assert (training._code_digest(TINY, source) != training._code_digest(TINY)) == changes_book_model
@@ -309,7 +300,6 @@ def test_validation_split_zero_fits_on_every_training_image_like_keras(small_mni
     assert _same_weights(model, plain)
     again, _ = digitlib.train(recipe, verbose=0)  # and it caches like any other recipe
     assert _same_weights(model, again) and len(_entries(tmp_path)) == 1
-    assert training.cache_key(recipe) != training.cache_key(TINY)
 
 
 def test_validation_split_zero_takes_the_first_train_size_of_all_images(small_mnist, cache):
@@ -321,18 +311,23 @@ def test_validation_split_zero_takes_the_first_train_size_of_all_images(small_mn
         digitlib.train(TINY.replace(validation_split=0.0, train_size=1001), verbose=0)
 
 
-def test_train_size_uses_the_first_training_images_and_the_whole_validation_part(cache):
-    _, history = digitlib.train(TINY.replace(epochs=1, train_size=100, batch_size=100), verbose=0)
-    assert history.epochs_run == 1
+def test_train_size_uses_the_first_training_images_and_the_whole_validation_part(small_mnist, cache):
+    model, history = digitlib.train(TINY.replace(epochs=1, train_size=100, batch_size=100), verbose=0)
+    assert int(model.optimizer.iterations) == 1  # one batch of 100, not nine of the 900
+    (x, y), _ = small_mnist
+    validation = model.evaluate(*digitlib.preprocess(x[900:], y[900:]), verbose=0, return_dict=True)
+    assert history.history["val_accuracy"] == [pytest.approx(validation["accuracy"], abs=1e-6)]  # all last 100
     with pytest.raises(ValueError, match="train_size must be an int in 1..900"):
         digitlib.train(TINY.replace(train_size=901), verbose=0)
 
 
 @pytest.mark.parametrize(
     "damage",
-    ["truncate model", "alter history", "drop manifest", "garbage manifest", "drop model", "replace by file"],
+    ["truncate model", "alter history", "drop manifest", "garbage manifest", "replace by file"],
 )
 def test_a_damaged_entry_is_reported_and_retrained(cache, capsys, damage):
+    """One case per way _load_entry fails: each file's checksum, a missing file, bad JSON, an entry that is
+    no folder."""
     model, history = digitlib.train(TINY, verbose=0)
     entry = cache / _entries(cache)[0]
     if damage == "truncate model":
@@ -346,8 +341,6 @@ def test_a_damaged_entry_is_reported_and_retrained(cache, capsys, damage):
         (entry / "entry.json").unlink()
     elif damage == "garbage manifest":
         (entry / "entry.json").write_text("{not json")
-    elif damage == "drop model":
-        (entry / "model.keras").unlink()
     else:
         for path in entry.iterdir():
             path.unlink()
@@ -556,9 +549,16 @@ def test_cache_dir_from_the_environment(monkeypatch, tmp_path):
     assert training.cache_dir() == tmp_path / "home" / ".cache" / "digitlib"
 
 
-@pytest.mark.parametrize("recipe, verbose", [("adam", 1), (TINY, 3), (TINY, -1)])
-def test_train_refuses_bad_arguments(recipe, verbose, cache):
-    with pytest.raises(ValueError, match="recipe|verbose"):
+@pytest.mark.parametrize(
+    "recipe, verbose, message",
+    [
+        ("adam", 1, "recipe must be a digitlib.Recipe"),
+        (TINY, 3, "verbose must be 0, 1 or 2"),
+        (TINY, -1, "verbose must be 0, 1 or 2"),
+    ],
+)
+def test_train_refuses_bad_arguments(recipe, verbose, message, cache):
+    with pytest.raises(ValueError, match=message):
         digitlib.train(recipe, verbose=verbose)
 
 
@@ -580,9 +580,12 @@ def test_stop_at_accuracy_names_a_missing_metric():
         callback.on_epoch_end(0, {"val_accuracy": 0.95})
 
 
-@pytest.mark.parametrize("target, monitor", [(0, "val_accuracy"), (1.2, "accuracy"), (True, "accuracy"), (0.9, "")])
-def test_stop_at_accuracy_refuses_bad_arguments(target, monitor):
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize(
+    "target, monitor, message",
+    [(0, "val_accuracy", "target"), (1.2, "accuracy", "target"), (True, "accuracy", "target"), (0.9, "", "monitor")],
+)
+def test_stop_at_accuracy_refuses_bad_arguments(target, monitor, message):
+    with pytest.raises(ValueError, match=message):
         digitlib.StopAtAccuracy(target, monitor=monitor)
 
 
@@ -601,41 +604,10 @@ def test_early_stopping_from_the_recipe_stops_and_restores(cache):
 # --- learning-rate schedule ---------------------------------------------------------------------
 
 
-def test_a_cosine_schedule_falls_from_the_learning_rate_to_zero_over_all_steps(small_mnist):
-    (x, y), _ = small_mnist
-    train, validation = (
-        (data.scale_images(x[:100])[..., None], data.one_hot(y[:100])),
-        (data.scale_images(x[100:120])[..., None], data.one_hot(y[100:120])),
-    )
-    recipe = Recipe(epochs=2, batch_size=32, learning_rate=0.01, lr_schedule="cosine")
-    assert training.cache_key(recipe) != training.cache_key(recipe.replace(lr_schedule="constant"))
-    model = digitlib.simple_convnet()
-    training.compile_and_fit(model, recipe, train, validation)
-    schedule = model.optimizer._learning_rate
-    assert isinstance(schedule, keras.optimizers.schedules.CosineDecay)
-    assert schedule.initial_learning_rate == 0.01
-    assert schedule.decay_steps == 2 * 4  # 100 images in batches of 32: 4 steps an epoch
-    assert float(schedule(0)) == pytest.approx(0.01)
-    assert float(schedule(4)) == pytest.approx(0.005)  # half way: cos(pi / 2)
-    assert int(model.optimizer.iterations) == 8
-    assert float(model.optimizer.learning_rate) == pytest.approx(0.0, abs=1e-9)  # all steps used
-
-    constant = digitlib.simple_convnet()
-    training.compile_and_fit(constant, recipe.replace(lr_schedule="constant"), train, validation)
-    assert float(constant.optimizer.learning_rate) == pytest.approx(0.01, rel=1e-7)
-
-
-@pytest.mark.parametrize("schedule", ["linear", None, 1, "Cosine", ""])
+@pytest.mark.parametrize("schedule", ["linear", "Cosine", "", None])
 def test_bad_lr_schedules_are_refused(schedule):
     with pytest.raises(ValueError, match=r"lr_schedule must be one of \('constant', 'cosine'\)"):
         Recipe(lr_schedule=schedule)
-
-
-def test_the_schedule_is_part_of_the_recipe_and_its_key():
-    cosine = TINY.replace(lr_schedule="cosine")
-    assert cosine.to_dict()["lr_schedule"] == "cosine" and TINY.to_dict()["lr_schedule"] == "constant"
-    assert training.cache_key(cosine) != training.cache_key(TINY)
-    assert training.cache_key(cosine) == training.cache_key(Recipe(epochs=2, batch_size=64, lr_schedule="cosine"))
 
 
 def _arrays(small_mnist, count):
@@ -645,9 +617,11 @@ def _arrays(small_mnist, count):
 
 @pytest.mark.parametrize(
     "count, batch_size, epochs, steps",
-    [(100, 32, 2, 8), (64, 32, 1, 2), (65, 32, 1, 3), (40, 50, 2, 2)],  # epochs * ceil(count / batch_size)
+    [(64, 32, 1, 2), (65, 32, 1, 3), (40, 50, 2, 2)],  # epochs * ceil(count / batch_size)
 )
 def test_cosine_decay_steps_cover_every_batch(small_mnist, count, batch_size, epochs, steps):
+    """Falls from the learning rate to 0 along a half cosine: batches that fill up, one left over, one
+    batch larger than the data (over two epochs)."""
     digitlib.set_seed(0)
     model = digitlib.simple_convnet()
     recipe = Recipe(epochs=epochs, batch_size=batch_size, learning_rate=0.003, lr_schedule="cosine")
@@ -655,6 +629,7 @@ def test_cosine_decay_steps_cover_every_batch(small_mnist, count, batch_size, ep
     schedule = model.optimizer._learning_rate
     assert isinstance(schedule, keras.optimizers.schedules.CosineDecay)
     assert (schedule.initial_learning_rate, schedule.decay_steps, schedule.alpha) == (0.003, steps, 0.0)
+    assert float(schedule(0)) == pytest.approx(0.003) and float(schedule(steps / 2)) == pytest.approx(0.0015)
     assert int(model.optimizer.iterations) == steps
     assert float(model.optimizer.learning_rate) == pytest.approx(0.0, abs=1e-9)
 
@@ -689,4 +664,3 @@ def test_train_with_a_cosine_schedule_counts_train_size_and_survives_the_cache(c
     assert (schedule.initial_learning_rate, schedule.decay_steps) == (0.01, 8)
     x = np.random.default_rng(0).random((3, 28, 28, 1), dtype=np.float32)
     np.testing.assert_array_equal(model.predict(x, verbose=0), loaded.predict(x, verbose=0))
-    assert training.cache_key(recipe) != training.cache_key(recipe.replace(lr_schedule="constant"))
