@@ -37,22 +37,33 @@ def pytest_collection_modifyitems(items):
         item.add_marker(TIERS.get(item.path.name, "unit"))
 
 
-def pytest_xdist_make_scheduler(config, log):
+def pytest_configure(config):
+    if config.pluginmanager.hasplugin("xdist"):  # pytest -p no:xdist, or without it installed
+        config.pluginmanager.register(_SharedFixtures(), "digitlib-shared-fixtures")
+
+
+class _SharedFixtures:
     """With ``pytest -n 2`` (pytest-xdist), the tests that share a costly fixture run on one
     worker: the book tier shares one book build, a chapter's tests share its run, a file's
     unit tests share its module fixtures."""
-    from xdist.scheduler import LoadScopeScheduling
 
-    class SharedFixtures(LoadScopeScheduling):
-        def _split_scope(self, nodeid: str) -> str:
-            name = Path(nodeid.split("::")[0]).name
-            if TIERS.get(name) == "book":
-                return "book"
-            if name == "test_chapters.py" and nodeid.endswith("]"):
-                return f"{name}[{nodeid[nodeid.rindex('[') + 1 : -1]}]"
-            return name
+    @staticmethod
+    def scope(nodeid: str) -> str:
+        name = Path(nodeid.split("::")[0]).name
+        if TIERS.get(name) == "book":
+            return "book"
+        if name == "test_chapters.py" and nodeid.endswith("]"):
+            return f"{name}[{nodeid[nodeid.rindex('[') + 1 : -1]}]"
+        return name
 
-    return SharedFixtures(config, log)
+    def pytest_xdist_make_scheduler(self, config, log):
+        from xdist.scheduler import LoadScopeScheduling
+
+        class Scheduling(LoadScopeScheduling):
+            def _split_scope(self, nodeid: str) -> str:
+                return _SharedFixtures.scope(nodeid)
+
+        return Scheduling(config, log)
 
 
 def book_config() -> dict:
