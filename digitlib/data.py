@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from digitlib._checks import checked_int
+from digitlib._checks import checked_int, checked_number
 
 #: The bundled copy of MNIST (Keras's ``mnist.npz`` layout).
 MNIST_PATH = Path(__file__).parent / "resources" / "mnist.npz"
@@ -138,8 +138,7 @@ def validation_split_sizes(num_samples: int, validation_split: float) -> tuple[i
     ``(num_train, num_validation)``; like Keras, refuses a split that leaves a part empty.
     """
     num_samples = checked_int(num_samples, "num_samples")
-    if not 0 < validation_split < 1:
-        raise ValueError(f"validation_split must lie strictly between 0 and 1, got {validation_split!r}")
+    validation_split = checked_number(validation_split, "validation_split", 0, 1, include_low=False)
     num_train = int(math.floor(num_samples * (1.0 - validation_split)))
     if num_train == 0 or num_train == num_samples:
         raise ValueError(f"validation_split={validation_split} of {num_samples} examples leaves one part empty")
