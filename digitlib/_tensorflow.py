@@ -75,10 +75,11 @@ def _filter_fd2():
         process.wait(timeout=60)
 
 
-def import_tensorflow():
-    """Import and return ``tensorflow``, with its INFO start-up lines removed."""
+def import_tensorflow() -> None:
+    """Import ``tensorflow`` with its INFO start-up lines removed. It returns nothing, so the
+    set-up cell that calls it shows nothing; ``import tensorflow as tf`` afterwards is free."""
     if "tensorflow" in sys.modules:
-        return sys.modules["tensorflow"]
+        return
     # TensorFlow's C++ reads its log level once, as it loads: INFO lines printed later are
     # dropped too. The variable is set for the import only, so child processes do not inherit it.
     level = os.environ.get("TF_CPP_MIN_LOG_LEVEL")
@@ -97,4 +98,3 @@ def import_tensorflow():
     finally:
         if level is None:
             os.environ.pop("TF_CPP_MIN_LOG_LEVEL", None)
-    return tensorflow

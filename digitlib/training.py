@@ -77,8 +77,7 @@ class StopAtAccuracy(keras.callbacks.Callback):
 
 class EpochLog(keras.callbacks.Callback):
     """Keep each epoch's log line (in the style of Keras's ``verbose=2``) and seconds, and
-    show progress as :func:`train`'s ``verbose`` asks: 2 prints each line as the epoch
-    ends, 1 a dot per epoch on one line, 0 nothing."""
+    print each line as the epoch ends where ``verbose`` is 2."""
 
     def __init__(self, epochs: int, verbose: int = 2):
         super().__init__()
@@ -99,16 +98,14 @@ class EpochLog(keras.callbacks.Callback):
         self.lines.append(line)
         if self.verbose == 2:
             print(line, flush=True)
-        elif self.verbose == 1:
-            print(".", end="", flush=True)
 
 
-def _summary(history: dict) -> str:
-    """The one-line ending of ``verbose=1`` progress: epochs run and the last accuracy."""
-    metric = "val_accuracy" if "val_accuracy" in history else "accuracy"
-    values = history.get(metric, [])
+def _summary(history: TrainingHistory) -> str:
+    """The one line of ``verbose=1``: epochs run, their seconds and the last accuracy."""
+    metric = "val_accuracy" if "val_accuracy" in history.history else "accuracy"
+    values = history.history.get(metric, [])
     last = f", {metric} {values[-1]:.2%}" if values else ""
-    return f" {len(values)} epochs{last}"
+    return f"{history.epochs_run} epochs in {history.seconds:.1f} s{last}"
 
 
 #: The learning-rate schedules a :class:`Recipe` can name.
@@ -492,7 +489,7 @@ def train(recipe: Recipe | None = None, *, verbose: int = 2, use_cache: bool = T
 
     Returns ``(model, history)``: the trained, compiled Keras model and its
     :class:`TrainingHistory`. ``verbose`` reads as in Keras's ``model.fit``: 2 prints one
-    line per epoch, 1 one line for the whole run (a dot per epoch, then the last accuracy),
+    line per epoch, 1 one line when the run ends (its epochs, seconds and last accuracy),
     0 nothing. A model loaded from the cache prints what its training printed, so a page
     reads the same whether the model was trained now or earlier. A damaged cache entry is
     reported, removed and trained again. ``use_cache=False`` neither reads nor writes the
@@ -522,12 +519,12 @@ def train(recipe: Recipe | None = None, *, verbose: int = 2, use_cache: bool = T
             if verbose == 2:
                 print("\n".join(history.log), flush=True)
             elif verbose == 1:
-                print("." * history.epochs_run + _summary(history.history), flush=True)
+                print(_summary(history), flush=True)
             set_seed(recipe.seed)
             return model, history
     model, history = _run(recipe, key, verbose)
     if verbose == 1:
-        print(_summary(history.history), flush=True)
+        print(_summary(history), flush=True)
     if use_cache and unwritable is None:
         try:
             _save_entry(entry, model, history)

@@ -235,14 +235,14 @@ def test_verbose_0_prints_nothing(cache, capsys):
     assert capsys.readouterr().out == ""
 
 
-def test_verbose_1_prints_one_line_a_dot_per_epoch_trained_or_cached(cache, capsys):
+def test_verbose_1_prints_one_line_when_the_run_ends_trained_or_cached(cache, capsys):
     _, history = digitlib.train(TINY, verbose=1)
     trained = capsys.readouterr().out
     _, again = digitlib.train(TINY, verbose=1)
     assert again.from_cache
     assert capsys.readouterr().out == trained
     accuracy = history.history["val_accuracy"][-1]
-    assert trained == f".. 2 epochs, val_accuracy {accuracy:.2%}\n"
+    assert trained == f"2 epochs in {history.seconds:.1f} s, val_accuracy {accuracy:.2%}\n"
 
 
 def test_epoch_log_lines_look_like_keras_verbose_2(cache):
