@@ -1,4 +1,4 @@
-"""The book's models, built with Keras 3's functional inputs."""
+"""The book's models: each a plain `keras.Sequential` definition, which the chapters show as it is."""
 
 from __future__ import annotations
 
@@ -40,79 +40,101 @@ def simple_convnet(input_shape=(28, 28, 1), num_classes: int = 10, dropout: floa
     )
 
 
-def _conv_pool(filters: int, kernel: int, name: str, padding: str = "valid") -> list:
-    """A ReLU convolution and a 2 × 2 max pooling, the block the convnets below repeat."""
-    return [
-        layers.Conv2D(filters, kernel_size=kernel, padding=padding, activation="relu", name=f"{name}_conv"),
-        layers.MaxPooling2D(pool_size=2, name=f"{name}_pool"),
-    ]
-
-
-def _sequential(name: str, input_shape, num_classes: int, body: list) -> keras.Model:
-    shape = _check_shape(input_shape, num_classes)
-    head = layers.Dense(num_classes, activation="softmax", name="classifier")
-    return keras.Sequential([keras.Input(shape=shape), *body, head], name=name)
-
-
 def mlp(input_shape=(28, 28, 1), num_classes: int = 10, hidden_units: int = 128) -> keras.Model:
-    """A multilayer perceptron on the raw pixels: Flatten -> Dense(hidden_units, relu) ->
-    Dense(num_classes, softmax); the usual baseline for convnets (101,770 parameters)."""
+    """A multilayer perceptron on the raw pixels, the usual baseline for convnets
+    (101,770 parameters)."""
     hidden_units = checked_int(hidden_units, "hidden_units")
-    body = [layers.Flatten(name="flatten"), layers.Dense(hidden_units, activation="relu", name="hidden")]
-    return _sequential("mlp", input_shape, num_classes, body)
+    shape = _check_shape(input_shape, num_classes)
+    return keras.Sequential(
+        [
+            keras.Input(shape=shape),
+            layers.Flatten(name="flatten"),
+            layers.Dense(hidden_units, activation="relu", name="hidden"),
+            layers.Dense(num_classes, activation="softmax", name="classifier"),
+        ],
+        name="mlp",
+    )
 
 
 def lenet5(input_shape=(28, 28, 1), num_classes: int = 10) -> keras.Model:
-    """LeNet-5 in today's style (ReLU and max pooling instead of tanh and subsampling):
-    Conv 6@5x5 ``same`` + pool, Conv 16@5x5 + pool, Dense 120, Dense 84 (61,706 parameters)."""
-    body = [
-        *_conv_pool(6, 5, "block1", padding="same"),
-        *_conv_pool(16, 5, "block2"),
-        layers.Flatten(name="flatten"),
-        layers.Dense(120, activation="relu", name="dense1"),
-        layers.Dense(84, activation="relu", name="dense2"),
-    ]
-    return _sequential("lenet5", input_shape, num_classes, body)
+    """LeNet-5 in today's style, ReLU and max pooling instead of tanh and subsampling
+    (61,706 parameters)."""
+    shape = _check_shape(input_shape, num_classes)
+    return keras.Sequential(
+        [
+            keras.Input(shape=shape),
+            layers.Conv2D(6, kernel_size=5, padding="same", activation="relu", name="block1_conv"),
+            layers.MaxPooling2D(pool_size=2, name="block1_pool"),
+            layers.Conv2D(16, kernel_size=5, activation="relu", name="block2_conv"),
+            layers.MaxPooling2D(pool_size=2, name="block2_pool"),
+            layers.Flatten(name="flatten"),
+            layers.Dense(120, activation="relu", name="dense1"),
+            layers.Dense(84, activation="relu", name="dense2"),
+            layers.Dense(num_classes, activation="softmax", name="classifier"),
+        ],
+        name="lenet5",
+    )
 
 
 def three_block_convnet(input_shape=(28, 28, 1), num_classes: int = 10) -> keras.Model:
-    """Three convolution blocks: Conv 25@3x3, 64@3x3, 64@3x3, each with 2 × 2 pooling,
-    then Dense 64 (56,452 parameters)."""
-    body = [
-        *_conv_pool(25, 3, "block1"),
-        *_conv_pool(64, 3, "block2"),
-        *_conv_pool(64, 3, "block3"),
-        layers.Flatten(name="flatten"),
-        layers.Dense(64, activation="relu", name="dense"),
-    ]
-    return _sequential("three_block_convnet", input_shape, num_classes, body)
+    """Three small convolution blocks, each with 2 × 2 pooling, then a dense layer
+    (56,452 parameters)."""
+    shape = _check_shape(input_shape, num_classes)
+    return keras.Sequential(
+        [
+            keras.Input(shape=shape),
+            layers.Conv2D(25, kernel_size=3, activation="relu", name="block1_conv"),
+            layers.MaxPooling2D(pool_size=2, name="block1_pool"),
+            layers.Conv2D(64, kernel_size=3, activation="relu", name="block2_conv"),
+            layers.MaxPooling2D(pool_size=2, name="block2_pool"),
+            layers.Conv2D(64, kernel_size=3, activation="relu", name="block3_conv"),
+            layers.MaxPooling2D(pool_size=2, name="block3_pool"),
+            layers.Flatten(name="flatten"),
+            layers.Dense(64, activation="relu", name="dense"),
+            layers.Dense(num_classes, activation="softmax", name="classifier"),
+        ],
+        name="three_block_convnet",
+    )
 
 
 def wide_head_convnet(input_shape=(28, 28, 1), num_classes: int = 10) -> keras.Model:
-    """The book's two convolution blocks with a wide dense head and no dropout:
-    Conv 32@3x3 + pool, Conv 64@3x3 + pool, Dense 512 (843,658 parameters)."""
-    body = [
-        *_conv_pool(32, 3, "block1"),
-        *_conv_pool(64, 3, "block2"),
-        layers.Flatten(name="flatten"),
-        layers.Dense(512, activation="relu", name="dense"),
-    ]
-    return _sequential("wide_head_convnet", input_shape, num_classes, body)
+    """The book's two convolution blocks with a wide dense head and no dropout
+    (843,658 parameters)."""
+    shape = _check_shape(input_shape, num_classes)
+    return keras.Sequential(
+        [
+            keras.Input(shape=shape),
+            layers.Conv2D(32, kernel_size=3, activation="relu", name="block1_conv"),
+            layers.MaxPooling2D(pool_size=2, name="block1_pool"),
+            layers.Conv2D(64, kernel_size=3, activation="relu", name="block2_conv"),
+            layers.MaxPooling2D(pool_size=2, name="block2_pool"),
+            layers.Flatten(name="flatten"),
+            layers.Dense(512, activation="relu", name="dense"),
+            layers.Dense(num_classes, activation="softmax", name="classifier"),
+        ],
+        name="wide_head_convnet",
+    )
 
 
 def big_5x5_convnet(input_shape=(28, 28, 1), num_classes: int = 10, dropout: float = 0.5) -> keras.Model:
     """Large 5 × 5 filters with ``same`` padding and a big dense layer, as in TensorFlow's
-    early "Deep MNIST" tutorial: Conv 32@5x5 + pool, Conv 64@5x5 + pool, Dense 1024,
-    Dropout, Dense 10 (3,274,634 parameters)."""
+    early "Deep MNIST" tutorial (3,274,634 parameters)."""
     checked_number(dropout, "dropout", 0, 1)
-    body = [
-        *_conv_pool(32, 5, "block1", padding="same"),
-        *_conv_pool(64, 5, "block2", padding="same"),
-        layers.Flatten(name="flatten"),
-        layers.Dense(1024, activation="relu", name="dense"),
-        layers.Dropout(dropout, name="dropout"),
-    ]
-    return _sequential("big_5x5_convnet", input_shape, num_classes, body)
+    shape = _check_shape(input_shape, num_classes)
+    return keras.Sequential(
+        [
+            keras.Input(shape=shape),
+            layers.Conv2D(32, kernel_size=5, padding="same", activation="relu", name="block1_conv"),
+            layers.MaxPooling2D(pool_size=2, name="block1_pool"),
+            layers.Conv2D(64, kernel_size=5, padding="same", activation="relu", name="block2_conv"),
+            layers.MaxPooling2D(pool_size=2, name="block2_pool"),
+            layers.Flatten(name="flatten"),
+            layers.Dense(1024, activation="relu", name="dense"),
+            layers.Dropout(dropout, name="dropout"),
+            layers.Dense(num_classes, activation="softmax", name="classifier"),
+        ],
+        name="big_5x5_convnet",
+    )
 
 
 def augmentation(
@@ -151,15 +173,12 @@ def modern_convnet(
 ) -> keras.Model:
     """The book's convnet with the modern additions the "Beyond 99.5%" chapter measures.
 
-    One block per entry of ``filters``: Conv 3x3, then with ``batch_norm`` 2 × 2 max
-    pooling, BatchNormalization and ReLU (the convolution then has no bias), without it
-    ReLU and pooling. Max pooling commutes with ReLU, and with batch normalization's
-    per-channel scaling while its scale is positive, so normalising after the pooling
-    builds the same kind of block, with a quarter of the numbers to normalise. Then
-    Flatten, an optional Dense(``dense_units``) layer (with batch normalization and ReLU),
-    Dropout and the softmax classifier. ``augment`` puts :func:`augmentation` in front.
-    With ``filters=(32, 64)``, ``batch_norm=False``, ``augment=False`` and
-    ``dense_units=0`` it is the book's :func:`simple_convnet` (34,826 parameters)."""
+    One block of a 3 × 3 convolution, ReLU and 2 × 2 max pooling per entry of ``filters``;
+    with ``batch_norm``, BatchNormalization after the pooling and before the ReLU (the
+    convolution then has no bias). ``dense_units`` adds a dense layer before the dropout and
+    the classifier; ``augment`` puts :func:`augmentation` in front. With ``filters=(32, 64)``,
+    ``batch_norm=False``, ``augment=False`` and ``dense_units=0`` it has the layers of the
+    book's :func:`simple_convnet` (34,826 parameters)."""
     filters = list(filters) if isinstance(filters, (list, tuple)) else filters
     if (
         not isinstance(filters, list)
@@ -181,22 +200,29 @@ def modern_convnet(
             f"{len(filters)} blocks shrink a {shape[0]}x{shape[1]} input to nothing; use fewer filters entries"
         )
 
-    def normalised(layer, name):
-        if not batch_norm:
-            return [layer, layers.ReLU(name=f"{name}_relu")]
-        return [layer, layers.BatchNormalization(name=f"{name}_bn"), layers.ReLU(name=f"{name}_relu")]
-
-    body = [augmentation()] if augment else []
-    for number, count in enumerate(filters, start=1):
-        name = f"block{number}"
-        conv = layers.Conv2D(count, 3, use_bias=not batch_norm, name=f"{name}_conv")
-        pool = layers.MaxPooling2D(pool_size=2, name=f"{name}_pool")
-        body += [conv, *normalised(pool, name)] if batch_norm else [*normalised(conv, name), pool]
-    body.append(layers.Flatten(name="flatten"))
+    model = keras.Sequential(name="modern_convnet")
+    model.add(keras.Input(shape=shape))
+    if augment:
+        model.add(augmentation())
+    for block, count in enumerate(filters, start=1):
+        if batch_norm:
+            model.add(layers.Conv2D(count, kernel_size=3, use_bias=False, name=f"block{block}_conv"))
+            model.add(layers.MaxPooling2D(pool_size=2, name=f"block{block}_pool"))
+            model.add(layers.BatchNormalization(name=f"block{block}_bn"))
+            model.add(layers.ReLU(name=f"block{block}_relu"))
+        else:
+            model.add(layers.Conv2D(count, kernel_size=3, name=f"block{block}_conv"))
+            model.add(layers.ReLU(name=f"block{block}_relu"))
+            model.add(layers.MaxPooling2D(pool_size=2, name=f"block{block}_pool"))
+    model.add(layers.Flatten(name="flatten"))
     if dense_units:
-        body += normalised(layers.Dense(dense_units, use_bias=not batch_norm, name="dense"), "dense")
-    body.append(layers.Dropout(dropout, name="dropout"))
-    return _sequential("modern_convnet", input_shape, num_classes, body)
+        model.add(layers.Dense(dense_units, use_bias=not batch_norm, name="dense"))
+        if batch_norm:
+            model.add(layers.BatchNormalization(name="dense_bn"))
+        model.add(layers.ReLU(name="dense_relu"))
+    model.add(layers.Dropout(dropout, name="dropout"))
+    model.add(layers.Dense(num_classes, activation="softmax", name="classifier"))
+    return model
 
 
 #: The architectures :func:`digitlib.train` can build, by name.
