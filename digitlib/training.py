@@ -28,6 +28,7 @@ import json
 import math
 import os
 import platform
+import random
 import shutil
 import sys
 import tempfile
@@ -93,11 +94,19 @@ class EpochLog(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         seconds = time.perf_counter() - self._start
         self.seconds.append(seconds)
-        metrics = " - ".join(f"{name}: {value:.4f}" for name, value in sorted((logs or {}).items()))
-        line = f"Epoch {epoch + 1}/{self.epochs} - {seconds:.1f}s - {metrics}"
+        line = _log_line(epoch + 1, self.epochs, seconds, logs or {})
         self.lines.append(line)
         if self.verbose == 2:
             print(line, flush=True)
+
+
+def _log_line(epoch: int, epochs: int, seconds: float, logs: dict) -> str:
+    metrics = " - ".join(f"{name}: {value:.4f}" for name, value in sorted(logs.items()))
+    return f"Epoch {epoch}/{epochs} - {seconds:.1f}s - {metrics}"
+
+
+def _trained_on() -> str:
+    return f"{datetime.date.today().isoformat()}, {platform.machine()}, {os.cpu_count()} CPU cores"
 
 
 def _summary(history: TrainingHistory) -> str:
@@ -394,8 +403,7 @@ def _run(recipe: Recipe, key: str, verbose: int):
     log = EpochLog(recipe.epochs, verbose=verbose)
     keras_history = compile_and_fit(model, recipe, train_part, validation_part, callbacks + [log])
     history = {name: [float(v) for v in values] for name, values in keras_history.history.items()}
-    trained_on = f"{datetime.date.today().isoformat()}, {platform.machine()}, {os.cpu_count()} CPU cores"
-    return model, TrainingHistory(history, log.seconds, log.lines, recipe, key, trained_on)
+    return model, TrainingHistory(history, log.seconds, log.lines, recipe, key, _trained_on())
 
 
 def _file_sha256(path: Path) -> str:
@@ -538,3 +546,55 @@ def train(recipe: Recipe | None = None, *, verbose: int = 2, use_cache: bool = T
         )
     set_seed(recipe.seed)
     return model, history
+
+
+def keep(recipe: Recipe, model, history, epoch_seconds) -> TrainingHistory:
+    """Keep a run that a page trained with ``model.fit`` itself as ``recipe``'s cache entry, so
+    that a later ``train(recipe)`` loads it instead of training the same run again.
+
+    ``history`` is what ``model.fit`` returned (or its ``history`` dict) and ``epoch_seconds``
+    each epoch's seconds. The run must be the one ``train(recipe)`` would make: seeded with
+    ``recipe.seed`` before the model was built, and fitted as :func:`compile_and_fit` fits. The
+    model must have the layers of ``recipe``'s architecture. An entry already in the cache stays
+    as it is; a cache that cannot be written costs a warning. Returns the run's history."""
+    if not isinstance(recipe, Recipe):
+        raise ValueError(f"recipe must be a digitlib.Recipe, got {type(recipe).__name__}")
+    state = random.getstate()  # building draws Keras's default seeds from Python's generator
+    expected = models.build_model(recipe.model, **recipe.model_options)
+    random.setstate(state)
+    if not isinstance(model, keras.Model) or [_layer_config(layer) for layer in model.layers] != [
+        _layer_config(layer) for layer in expected.layers
+    ]:
+        raise ValueError(f"the model does not have the layers of the recipe's architecture, {recipe.model!r}")
+    values = getattr(history, "history", history)
+    if not isinstance(values, dict) or "loss" not in values:
+        raise ValueError("history must be what model.fit returned, or its history dict")
+    values = {name: [float(v) for v in series] for name, series in values.items()}
+    epochs_run = len(values["loss"])
+    seconds = [float(s) for s in epoch_seconds]
+    if len(seconds) != epochs_run or (not recipe.callbacks and epochs_run != recipe.epochs):
+        raise ValueError(
+            f"the run has {epochs_run} epochs of history and {len(seconds)} epoch times; "
+            f"the recipe asks for {recipe.epochs}"
+        )
+    if ("val_loss" in values) != (recipe.validation_split > 0):
+        raise ValueError("the run's validation metrics do not match the recipe's validation_split")
+    log = [
+        _log_line(epoch + 1, recipe.epochs, seconds[epoch], {name: series[epoch] for name, series in values.items()})
+        for epoch in range(epochs_run)
+    ]
+    key = cache_key(recipe)
+    kept = TrainingHistory(values, seconds, log, recipe, key, _trained_on())
+    entry = cache_dir() / f"{recipe.model}-{key}"
+    if not os.path.lexists(entry):
+        try:
+            _save_entry(entry, model, kept)
+        except OSError as error:
+            warnings.warn(f"the run is not kept in the cache ({type(error).__name__}: {error})", stacklevel=2)
+    return kept
+
+
+def _layer_config(layer) -> dict:
+    config = layer.get_config()
+    config.pop("dtype", None)
+    return config

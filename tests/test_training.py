@@ -664,3 +664,83 @@ def test_train_with_a_cosine_schedule_counts_train_size_and_survives_the_cache(c
     assert (schedule.initial_learning_rate, schedule.decay_steps) == (0.01, 8)
     x = np.random.default_rng(0).random((3, 28, 28, 1), dtype=np.float32)
     np.testing.assert_array_equal(model.predict(x, verbose=0), loaded.predict(x, verbose=0))
+
+
+# --- a run a page trains with model.fit itself, kept for later pages --------------------------
+
+
+class _EpochTimer(keras.callbacks.Callback):
+    def on_train_begin(self, logs=None):
+        self.seconds = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self.start)
+
+
+def _page_fit(small_mnist, recipe=TINY):
+    """The Training chapter's run: seeded, the model built and compiled, measured untrained,
+    then fitted with validation_split and a timer."""
+    (x, y), _ = small_mnist
+    x, y = digitlib.preprocess(x, y)
+    digitlib.set_seed(recipe.seed)
+    model = digitlib.simple_convnet()
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=0.001), loss="categorical_crossentropy", metrics=["accuracy"]
+    )
+    model.evaluate(x, y, verbose=0)
+    timer = _EpochTimer()
+    history = model.fit(x, y, batch_size=64, epochs=recipe.epochs, validation_split=0.1, callbacks=[timer], verbose=0)
+    return model, history, timer.seconds
+
+
+def test_a_kept_run_is_what_train_loads_and_what_it_would_have_trained(cache, small_mnist):
+    model, history, seconds = _page_fit(small_mnist)
+    kept = training.keep(TINY, model, history, seconds)
+    assert kept.epoch_seconds == seconds and kept.history == history.history
+    loaded, again = digitlib.train(TINY, verbose=0)
+    assert again.from_cache and again.history == history.history and again.epoch_seconds == seconds
+    assert again.log == [
+        training._log_line(epoch + 1, 2, seconds[epoch], {k: v[epoch] for k, v in history.history.items()})
+        for epoch in range(2)
+    ]
+    assert _same_weights(loaded, model)
+    trained, _ = digitlib.train(TINY, use_cache=False, verbose=0)  # the page's run is the recipe's
+    assert _same_weights(trained, model)
+
+
+def test_keep_leaves_an_entry_that_is_there_and_the_random_state_as_they_are(cache, small_mnist):
+    model, history, seconds = _page_fit(small_mnist)
+    training.keep(TINY, model, history, seconds)
+    before = {p: p.stat().st_mtime_ns for p in cache.rglob("*")}
+    state = random.getstate()
+    training.keep(TINY, model, history, [s + 1 for s in seconds])
+    assert random.getstate() == state
+    assert {p: p.stat().st_mtime_ns for p in cache.rglob("*")} == before
+    assert digitlib.train(TINY, verbose=0)[1].epoch_seconds == seconds
+
+
+@pytest.mark.parametrize(
+    "recipe, change, message",
+    [
+        (TINY.replace(model="lenet5"), None, "layers of the recipe's architecture"),
+        (TINY.replace(epochs=3), None, "the recipe asks for 3"),
+        (TINY, "one time short", "1 epoch times"),
+        (TINY.replace(validation_split=0.0), None, "validation metrics"),
+    ],
+)
+def test_keep_refuses_a_run_that_is_not_the_recipes(cache, small_mnist, recipe, change, message):
+    model, history, seconds = _page_fit(small_mnist)
+    with pytest.raises(ValueError, match=message):
+        training.keep(recipe, model, history, seconds[:1] if change else seconds)
+    assert _entries(cache) == []
+
+
+def test_keep_warns_where_the_cache_cannot_be_written(cache, small_mnist):
+    model, history, seconds = _page_fit(small_mnist)
+    cache.write_text("a file where the cache folder should be")
+    with pytest.warns(UserWarning, match="not kept in the cache"):
+        kept = training.keep(TINY, model, history, seconds)
+    assert kept.history == history.history
