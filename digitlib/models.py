@@ -177,8 +177,8 @@ def modern_convnet(
     with ``batch_norm``, BatchNormalization after the pooling and before the ReLU (the
     convolution then has no bias). ``dense_units`` adds a dense layer before the dropout and
     the classifier; ``augment`` puts :func:`augmentation` in front. With ``filters=(32, 64)``,
-    ``batch_norm=False``, ``augment=False`` and ``dense_units=0`` it has the layers of the
-    book's :func:`simple_convnet` (34,826 parameters)."""
+    ``batch_norm=False``, ``augment=False`` and ``dense_units=0`` it computes what the book's
+    :func:`simple_convnet` computes, its ReLU a layer of its own (34,826 parameters)."""
     filters = list(filters) if isinstance(filters, (list, tuple)) else filters
     if (
         not isinstance(filters, list)

@@ -114,7 +114,8 @@ def _summary(history: TrainingHistory) -> str:
     metric = "val_accuracy" if "val_accuracy" in history.history else "accuracy"
     values = history.history.get(metric, [])
     last = f", {metric} {values[-1]:.2%}" if values else ""
-    return f"{history.epochs_run} epochs in {history.seconds:.1f} s{last}"
+    epochs = f"{history.epochs_run} epoch" + ("s" if history.epochs_run != 1 else "")
+    return f"{epochs} in {history.seconds:.1f} s{last}"
 
 
 #: The learning-rate schedules a :class:`Recipe` can name.

@@ -8,6 +8,9 @@
   known facts right.
 - Rerun: papermill runs each chapter that trains once more, and it must take its models from
   the cache and glue the same numbers.
+- Shown cells alone: each chapter runs again without its hidden (``remove-cell``) cells, as a
+  reader who copies the page runs it, and still prints its pinned outputs; the whole program of
+  the first page runs as a script that imports nothing but Keras, NumPy and ``load_mnist``.
 
 A chapter added to _toc.yml is picked up by all of these without editing this file.
 """
@@ -188,6 +191,11 @@ def test_every_glued_reference_has_a_value(executed):
     assert not missing, f"prose refers to values no cell glues: {sorted(missing)}"
 
 
+def test_every_glued_value_is_quoted_by_the_prose(executed):
+    unquoted = set(glued_values(executed)) - glue_references(executed)
+    assert not unquoted, f"glued values no prose quotes: {sorted(unquoted)}"
+
+
 def test_glued_facts_are_right(chapter, executed, mnist):
     glued = glued_values(executed)
     for name, value in EXPECTED_GLUE.get(chapter.stem, {}).items():
@@ -203,7 +211,7 @@ TRAINING_CHAPTERS = [c for c in CHAPTERS if "digitlib.train(" in c.read_text()]
 
 # Clock readings of a fit that a chapter runs itself, in plain Keras, besides its cached ones:
 # they are measured again on every run.
-CLOCK_READINGS = {"05_training": {"epoch_s", "total_train_min", "images_per_s"}}
+CLOCK_READINGS: dict[str, set[str]] = {}
 
 
 @pytest.mark.parametrize("chapter", TRAINING_CHAPTERS, indirect=True, ids=chapter_id)
@@ -215,7 +223,7 @@ def test_a_rerun_takes_its_models_from_the_cache(chapter, executed, model_cache,
         str(tmp_path / chapter.name),
         parameters=quick_parameters(read_notebook(chapter)),
         kernel_name="python3",
-        cwd=str(chapter.parent),
+        cwd=str(tmp_path),
         progress_bar=False,
     )
     assert _cache_snapshot(model_cache) == before, "the rerun trained or rewrote a cached model"
@@ -225,6 +233,67 @@ def test_a_rerun_takes_its_models_from_the_cache(chapter, executed, model_cache,
     assert all(second[name] > 0 for name in clock)
     # the same numbers, from the cache
     assert {k: v for k, v in second.items() if k not in clock} == {k: v for k, v in first.items() if k not in clock}
+
+
+# --- the shown cells alone, as a reader who copies the page runs them -------------------------
+
+
+@pytest.fixture(scope="module")
+def shown_run(chapter, tmp_path_factory, model_cache):
+    """The chapter's quick copy without its hidden cells, run by nbval (pinned outputs compared)."""
+    folder = tmp_path_factory.mktemp(f"{chapter.stem}-shown")
+    notebook = _quick_copy(chapter, folder / chapter.name)
+    nb = read_notebook(notebook)
+    nb.cells = [cell for cell in nb.cells if "remove-cell" not in cell.metadata.get("tags", [])]
+    nbformat.write(nb, notebook)
+    return notebook, _run_nbval(notebook, folder)
+
+
+def test_the_shown_cells_alone_run_and_print_the_pinned_outputs(shown_run):
+    notebook, result = shown_run
+    assert result.returncode == 0, result.stdout[-4000:]
+    for cell in code_cells(read_notebook(notebook.with_suffix(".executed.ipynb"))):
+        for output in cell.outputs:
+            assert output.output_type != "error" and output.get("name") != "stderr", cell.source[:200]
+
+
+PROGRAM_PAGE = ROOT / "chapters" / "00_the_whole_program.ipynb"
+
+
+def test_the_whole_program_runs_copied_out_as_a_script(tmp_path):
+    """The first page's program, its shown cells from the knobs to the one that saves the model,
+    with its quick knobs, as one script in an empty folder: it imports Keras, NumPy and
+    load_mnist only, trains, and saves the book's model, layer for layer the model
+    digitlib.simple_convnet() builds."""
+    import ast
+
+    import digitlib
+
+    nb = read_notebook(PROGRAM_PAGE)
+    shown = [c for c in code_cells(nb)[1:] if "remove-cell" not in c.metadata.get("tags", [])]
+    shown = shown[: next(i for i, c in enumerate(shown) if "model.save(" in c.source) + 1]
+    knobs = quick_parameters(nb)
+    lines = []
+    for cell in shown:
+        if "parameters" in cell.metadata.get("tags", []):
+            lines += [f"{name} = {value!r}" for name, value in knobs.items()]
+        else:
+            lines.append(cell.source)
+    program = "\n\n".join(lines)
+    imports = [
+        ast.unparse(node) for node in ast.walk(ast.parse(program)) if isinstance(node, (ast.Import, ast.ImportFrom))
+    ]
+    assert imports == ["import keras", "import numpy as np", "from digitlib import load_mnist"]
+    (tmp_path / "program.py").write_text(program)
+    result = subprocess.run([sys.executable, "program.py"], cwd=tmp_path, capture_output=True, text=True, timeout=1200)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "test accuracy" in result.stdout
+    digitlib.import_tensorflow()
+    import keras
+
+    saved = keras.models.load_model(tmp_path / "mnist_convnet.keras")
+    book = digitlib.simple_convnet()
+    assert [layer.get_config() for layer in saved.layers] == [layer.get_config() for layer in book.layers]
 
 
 # --- exercises ------------------------------------------------------------------------------
@@ -263,16 +332,21 @@ def test_chapter_closes_with_a_summary_and_exercises_with_solutions(chapter):
 
 
 @pytest.mark.parametrize("chapter", NARRATIVE_CHAPTERS, ids=chapter_id)
-def test_the_code_of_every_solution_checks_or_glues_its_answer(chapter):
-    depth, solution_code = 0, []  # depth: solutions opened (solution-start) and not yet ended
+def test_every_solution_with_code_glues_or_checks_its_answer_in_a_hidden_cell(chapter):
+    solutions, depth = [], 0  # depth: solutions opened (solution-start) and not yet ended
     for cell in read_notebook(chapter).cells:
         if cell.cell_type == "markdown":
-            depth += cell.source.count("{solution-start}") - cell.source.count("{solution-end}")
+            opened = cell.source.count("{solution-start}")
+            if opened:
+                solutions.append([])
+            depth += opened - cell.source.count("{solution-end}")
         elif depth > 0:
-            solution_code.append(cell.source)
-    assert solution_code, "no exercise has a solution with code"
-    for source in solution_code:
-        assert "check(" in source or "glue(" in source, source
+            solutions[-1].append(cell)
+    with_code = [cells for cells in solutions if cells]
+    assert with_code, "no exercise has a solution with code"
+    for cells in with_code:
+        hidden = [c for c in cells if "remove-cell" in c.metadata.get("tags", [])]
+        assert any("check(" in c.source or "glue(" in c.source for c in hidden), cells[0].source[:200]
 
 
 # --- how the chapters are run -------------------------------------------------------------

@@ -243,6 +243,8 @@ def test_verbose_1_prints_one_line_when_the_run_ends_trained_or_cached(cache, ca
     assert capsys.readouterr().out == trained
     accuracy = history.history["val_accuracy"][-1]
     assert trained == f"2 epochs in {history.seconds:.1f} s, val_accuracy {accuracy:.2%}\n"
+    _, one = digitlib.train(TINY.replace(epochs=1), verbose=1)
+    assert capsys.readouterr().out.startswith(f"1 epoch in {one.seconds:.1f} s, val_accuracy ")
 
 
 def test_epoch_log_lines_look_like_keras_verbose_2(cache):
